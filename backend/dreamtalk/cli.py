@@ -1,0 +1,148 @@
+"""`dreamtalk` command line: generate, convert, demo (+ serve/worker/keys when the server is installed).
+
+Every user error is one line on stderr and exit status 2; outputs are written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .core.errors import DreamTalkError, InputError
+from .core.request import EMOTIONS
+
+
+def _add_generate(sub) -> None:
+    p = sub.add_parser("generate", help="audio file -> ARKit-52 curves (.json, .csv, .npz)")
+    p.add_argument("audio", help="speech recording (wav, flac, ogg, mp3)")
+    p.add_argument("-o", "--output", required=True, help="output curves file: .json, .csv (Live Link Face) or .npz")
+    p.add_argument("--transcript", help="what is said (text, or @file.txt); enables forced alignment")
+    p.add_argument("--emotion", default="neutral", choices=EMOTIONS, help="emotion preset")
+    p.add_argument("--intensity", type=float, default=0.6, help="emotion intensity 0..1 (default 0.6)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (blinks, gaze, head motion)")
+    p.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
+    p.add_argument("--engine", default="procedural", help="engine name (default procedural)")
+    p.add_argument("--takes", type=int, default=1, help="number of takes with consecutive seeds")
+    p.add_argument("--max-seconds", type=float, default=3600.0, help="refuse longer audio")
+    p.add_argument("--server", help="run on a backend at this ZeroMQ address instead of in-process")
+    p.set_defaults(func=cmd_generate)
+
+
+def _add_convert(sub) -> None:
+    p = sub.add_parser("convert", help="convert curves between .json, .csv (Live Link Face) and .npz")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--fps", type=float, help="resample to this frame rate")
+    p.set_defaults(func=cmd_convert)
+
+
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="synthesize a short speech sample and animate it (JSON, CSV, PNG)")
+    p.add_argument("--out", default="out", help="output folder (default out/)")
+    p.add_argument("--emotion", default="happy", choices=EMOTIONS)
+    p.add_argument("--intensity", type=float, default=0.8)
+    p.set_defaults(func=cmd_demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dreamtalk", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_generate(sub)
+    _add_convert(sub)
+    _add_demo(sub)
+    try:
+        from .server.cli import add_subcommands
+    except ImportError:
+        pass
+    else:
+        add_subcommands(sub)
+    return parser
+
+
+def _transcript(value: str | None) -> str | None:
+    if value is None or not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    if not path.is_file():
+        raise InputError(f"transcript file not found: {path}")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .core.audio import load_audio
+    from .core.formats import _suffix, write_curves
+    from .core.request import GenerateRequest
+    from .progress_bar import ProgressBar
+
+    _suffix(args.output)  # reject an unknown output format before any work
+    if not Path(args.output).resolve().parent.is_dir():
+        raise InputError(f"output folder {Path(args.output).parent} does not exist")
+    audio, rate = load_audio(args.audio, sample_rate=16000, max_seconds=args.max_seconds)
+    request = GenerateRequest(
+        audio=audio, sample_rate=rate, transcript=_transcript(args.transcript), emotion=args.emotion,
+        intensity=args.intensity, seed=args.seed, fps=args.fps, engine=args.engine, takes=args.takes,
+    )
+    bar = ProgressBar()
+    try:
+        takes = _run(request, args.server, bar)
+    finally:
+        bar.close()
+    for index, curves in enumerate(takes):
+        path = _take_path(Path(args.output), index, len(takes))
+        write_curves(curves, path)
+        print(f"wrote {path} ({curves.num_frames} frames at {curves.fps:g} fps)")
+    return 0
+
+
+def _run(request, server: str | None, bar) -> list:
+    if server:
+        from .core.client import Client
+
+        with Client(server) as client:
+            return client.generate(request, on_progress=bar)
+    from .engines import Progress, generate
+
+    return generate(request, Progress(bar))
+
+
+def _take_path(path: Path, index: int, count: int) -> Path:
+    return path if count == 1 else path.with_name(f"{path.stem}_take{index + 1}{path.suffix}")
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .core.formats import _suffix, read_curves, write_curves
+
+    _suffix(args.output)
+    curves = read_curves(args.input)
+    if args.fps:
+        curves = curves.resample(args.fps)
+    write_curves(curves, args.output)
+    print(f"wrote {args.output} ({curves.num_frames} frames at {curves.fps:g} fps)")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    for line in run_demo(Path(args.out), args.emotion, args.intensity):
+        print(line)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DreamTalkError as exc:
+        print(f"dreamtalk: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dreamtalk: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Measurements shared by tests, benchmarks and the evaluation harness (numpy only)."""

@@ -1,0 +1,1 @@
+"""The procedural engine: timed phones + prosody -> ARKit-52 curves (also the corpus teacher)."""

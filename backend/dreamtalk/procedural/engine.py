@@ -1,0 +1,72 @@
+"""The procedural engine: timed phones + prosody + emotion -> ARKit-52 curves.
+
+Layers, in order: coarticulated visemes (mouth/jaw/tongue) -> emotion offsets -> blinks and gaze ->
+bilabial closures enforced last (so no emotion can open a p/b/m) -> head pose from prosody.
+Everything random is drawn from one seeded generator: the same inputs and seed give the same curves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..core.audio import prepare_audio
+from ..core.curves import Curves
+from ..core.request import EmotionKey, GenerateRequest
+from . import coarticulation, emotion, eyes, head, prosody
+from .config import ProceduralConfig
+from .noise import smooth
+
+ANALYSIS_RATE = 16000  # Hz: prosody and alignment run at this rate
+
+
+def animate(
+    audio: np.ndarray,
+    sample_rate: int,
+    phones: Sequence,
+    fps: float = 25.0,
+    emotion_keys: Sequence[EmotionKey] = (),
+    seed: int = 0,
+    cfg: ProceduralConfig | None = None,
+) -> Curves:
+    """Curves for `audio` (mono float32) given its timed `phones` (objects with .phone/.start/.end)."""
+    cfg = cfg or ProceduralConfig()
+    num_frames = max(1, int(round(len(audio) / sample_rate * fps)))
+    rng = np.random.default_rng(seed)
+    loud = prosody.loudness(audio, sample_rate, fps, num_frames)
+    pitch_st = prosody.pitch_excursion(prosody.pitch(audio, sample_rate, fps, num_frames))
+    keys = list(emotion_keys) or [EmotionKey(0.0, "neutral", 0.0)]
+
+    values = smooth(coarticulation.mouth_track(phones, loud, fps, num_frames, cfg), fps, cfg.smoothing)
+    weights = emotion.emotion_weights(keys, num_frames, fps, cfg)  # (T, 8)
+    values = values + emotion.emotion_offsets(weights, pitch_st, loud, fps, rng, cfg)
+    blink = eyes.blink_track(eyes.blink_rate(weights), fps, rng, cfg)
+    eye_rotation = eyes.apply_eyes(values, blink, eyes.gaze_track(num_frames, fps, rng, cfg))
+    closures = coarticulation.closure_weights(phones, fps, num_frames, cfg)
+    values = coarticulation.enforce_closures(np.clip(values, 0.0, 1.0), closures)
+    pose = head.head_pose(loud, pitch_st, weights, fps, rng, cfg)
+    return Curves(fps, np.clip(values, 0.0, 1.0), pose, eye_rotation)
+
+
+def request_keys(request: GenerateRequest) -> list[EmotionKey]:
+    """The emotion keys of a request: its explicit keys, else its emotion at its intensity."""
+    if request.emotion_keys:
+        return list(request.emotion_keys)
+    return [EmotionKey(0.0, request.emotion, request.intensity)]
+
+
+def run(request: GenerateRequest, progress) -> list[Curves]:
+    """Engine entry point (see `dreamtalk.engines`): align once, then one `animate` per take."""
+    from ..align import phones_for  # deferred: pocketsphinx loads only when needed
+
+    for key in request_keys(request):
+        emotion.emotion_vector(key.emotion, key.intensity)  # validates names before slow work
+    audio, rate = prepare_audio(request.audio, request.sample_rate, ANALYSIS_RATE)
+    progress("align", 0.0)
+    phones = phones_for(audio, rate, request.transcript)
+    takes = []
+    for take in range(request.takes):
+        progress("animate", take / request.takes)
+        takes.append(animate(audio, rate, phones, request.fps, request_keys(request), request.seed + take))
+    return takes

@@ -1,0 +1,50 @@
+"""Frame-level prosody: loudness envelope and F0 (autocorrelation pitch), at any frame rate."""
+
+from __future__ import annotations
+
+import numpy as np
+
+F0_MIN, F0_MAX = 70.0, 400.0  # Hz: search range of the pitch tracker
+
+
+def frame_windows(audio: np.ndarray, sample_rate: int, fps: float, num_frames: int, width: float):
+    """`(num_frames, W)` windows of `width` seconds centred on each frame's time k/fps."""
+    half = int(round(width * sample_rate / 2))
+    centers = np.round(np.arange(num_frames) * sample_rate / fps).astype(np.int64)
+    padded = np.pad(audio, (half, half + 1))
+    offsets = np.arange(2 * half)
+    return padded[centers[:, None] + offsets[None, :]]  # (T, W)
+
+
+def loudness(audio: np.ndarray, sample_rate: int, fps: float, num_frames: int) -> np.ndarray:
+    """RMS in dB per frame mapped to 0..1 against the utterance's own range (5th..98th percentile)."""
+    windows = frame_windows(audio, sample_rate, fps, num_frames, width=max(2.0 / fps, 0.04))
+    rms_db = 20.0 * np.log10(np.sqrt(np.mean(windows**2, axis=1)) + 1e-6)
+    low, high = np.percentile(rms_db, 5), np.percentile(rms_db, 98)
+    return np.clip((rms_db - low) / max(high - low, 6.0), 0.0, 1.0).astype(np.float32)
+
+
+def pitch(audio: np.ndarray, sample_rate: int, fps: float, num_frames: int) -> np.ndarray:
+    """F0 in Hz per frame by normalised autocorrelation (0 where unvoiced)."""
+    windows = frame_windows(audio, sample_rate, fps, num_frames, width=0.04)
+    windows = windows - windows.mean(axis=1, keepdims=True)
+    windows *= np.hanning(windows.shape[1])[None, :]
+    size = 1 << int(np.ceil(np.log2(2 * windows.shape[1])))
+    spectrum = np.fft.rfft(windows, n=size, axis=1)
+    corr = np.fft.irfft(np.abs(spectrum) ** 2, n=size, axis=1)  # (T, size)
+    lag_min, lag_max = int(sample_rate / F0_MAX), int(sample_rate / F0_MIN)
+    region = corr[:, lag_min:lag_max] / (corr[:, :1] + 1e-9)
+    best = np.argmax(region, axis=1)
+    strength = region[np.arange(len(best)), best]
+    f0 = sample_rate / (best + lag_min)
+    return np.where(strength > 0.45, f0, 0.0).astype(np.float32)
+
+
+def pitch_excursion(f0: np.ndarray) -> np.ndarray:
+    """Voiced pitch in semitones relative to the utterance median (0 where unvoiced), per frame."""
+    voiced = f0 > 0
+    if voiced.sum() < 3:
+        return np.zeros_like(f0)
+    semitones = np.zeros_like(f0)
+    semitones[voiced] = 12.0 * np.log2(f0[voiced] / np.median(f0[voiced]))
+    return np.clip(semitones, -12.0, 12.0)
