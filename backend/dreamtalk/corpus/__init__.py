@@ -1,0 +1,1 @@
+"""The training corpus: synthesized emotional speech, real transcribed speech, users' own takes."""
