@@ -6,12 +6,17 @@ Every user error is one line on stderr and exit status 2; outputs are written at
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from .core.errors import DreamTalkError, InputError
 from .core.request import EMOTIONS
+
+# Modules that add their own subcommands through `add_subcommands(subparsers)`; each subparser sets
+# `func=callable(args) -> int`. Listed here so that `dreamtalk --help` shows every command.
+SUBCOMMAND_MODULES: list[str] = []
 
 
 def _add_generate(sub) -> None:
@@ -52,12 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate(sub)
     _add_convert(sub)
     _add_demo(sub)
-    try:
-        from .server.cli import add_subcommands
-    except ImportError:
-        pass
-    else:
-        add_subcommands(sub)
+    for module in SUBCOMMAND_MODULES:
+        importlib.import_module(module).add_subcommands(sub)
     return parser
 
 
