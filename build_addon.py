@@ -144,7 +144,7 @@ def build(out: Path, cache: Path, allow_missing_rig: bool = False) -> Path:
     """Build and validate the extension zip; returns its path."""
     with_rig = RIG.is_file()
     if not with_rig and not allow_missing_rig:
-        raise BuildError(f"bundled rig {RIG.relative_to(ROOT)} not found (pass --allow-missing-rig for a dev build)")
+        raise BuildError(f"bundled rig {RIG} not found (pass --allow-missing-rig for a dev build)")
     version = tomllib.loads((SOURCE / "blender_manifest.toml").read_text())["version"]
     wheels = download_wheels(cache)
     out.mkdir(parents=True, exist_ok=True)

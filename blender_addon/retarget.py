@@ -7,7 +7,7 @@ rig whose controls split one ARKit channel in four all fit the same format.
 Resolution order for each target key (first hit wins):
 1. the user's JSON map, 2. the chosen preset, 3. the exact ARKit name,
 4. `canonical_name` (case, separators, `_L`/`_R`, PascalCase), 5. fuzzy matching
-   (`difflib.SequenceMatcher` ratio on folded names, same side only, above `FUZZY_CUTOFF`).
+   (`difflib.SequenceMatcher` ratio on folded names above `FUZZY_CUTOFF`, never across sides).
 ARKit channels that drive nothing are reported, never silently dropped.
 """
 
@@ -144,8 +144,8 @@ def _fuzzy_fill(result: RetargetMap, leftovers: Iterable[str]) -> None:
         folded = _fold(key)
         best, score = None, FUZZY_CUTOFF
         for candidate in free:
-            if _side(candidate) != _side(folded):
-                continue
+            if _side(candidate) and _side(folded) and _side(candidate) != _side(folded):
+                continue  # never swap sides
             ratio = difflib.SequenceMatcher(None, folded, candidate).ratio()
             if ratio >= score:
                 best, score = candidate, ratio
