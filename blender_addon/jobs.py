@@ -32,9 +32,13 @@ class JobState:
 
 
 def one_line(exc: BaseException) -> str:
-    """A user-facing one-line message for an exception (DreamTalkError text as is)."""
+    """A user-facing one-line message for an exception (DreamTalkError / ValueError text as is).
+
+    ValueError is what the add-on's own validation raises. DreamTalkError is matched by class name so that errors from either copy of the core (the vendored one in the
+    extension, or an installed `dreamtalk`) read the same.
+    """
     text = " ".join(str(exc).split())
-    if isinstance(exc, DreamTalkError):
+    if isinstance(exc, ValueError) or any(c.__name__ == DreamTalkError.__name__ for c in type(exc).__mro__):
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

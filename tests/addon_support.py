@@ -95,3 +95,57 @@ def _check_call(name: str, args: tuple, kwargs: dict) -> None:
         assert args[3] in args[2].bl_rna.properties
     elif name == "progress":
         assert 0.0 <= kwargs["factor"] <= 1.0
+
+
+class CurvesClient:
+    """Test double of `dreamtalk.core.client.Client` for add-on unit tests: returns `ramp_curves`
+    takes at the requested fps (seeded per take), optionally waiting for a gate or raising an error.
+    The real client is exercised end to end in tests/test_addon_e2e.py."""
+
+    def __init__(self, gate=None, error: Exception | None = None, seed_offset: int = 0) -> None:
+        self.gate, self.error, self.seed_offset = gate, error, seed_offset
+        self.requests: list = []
+
+    def generate(self, request, on_progress=None, cancel=None):
+        self.requests.append(request)
+        on_progress("sampling", 0.5)
+        while self.gate is not None and not self.gate.wait(0.01):
+            if cancel.is_set():
+                raise RuntimeError("job cancelled")
+        if self.error is not None:
+            raise self.error
+        frames = max(1, int(round(request.duration * request.fps)))
+        return [ramp_curves(request.fps, frames, request.seed + self.seed_offset + k) for k in range(request.takes)]
+
+    def close(self) -> None:
+        pass
+
+
+def install_extension(out_dir: Path):
+    """Build the extension zip, install and enable it headless (once per process); returns the module."""
+    import importlib
+
+    import bpy
+
+    import build_addon
+
+    installed = Path(os.environ["BLENDER_USER_RESOURCES"]) / "extensions" / "user_default" / "dreamtalk"
+    if not installed.is_dir():
+        zip_path = build_addon.build(out_dir, WHEEL_CACHE, allow_missing_rig=not build_addon.RIG.is_file())
+        result = bpy.ops.extensions.package_install_files(
+            filepath=str(zip_path), repo="user_default", enable_on_install=True,
+        )
+        assert result == {"FINISHED"}
+    return importlib.import_module(EXT_MODULE)
+
+
+def reset_blender():
+    """Factory settings (empty scene), then re-enable the extension; returns its (current) module."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.preferences.addon_enable(module=EXT_MODULE)
+    ext = sys.modules[EXT_MODULE]
+    ext.state.GENERATE = ext.jobs.JobRunner()
+    ext.state.HELLO = ext.jobs.JobRunner()
+    return ext

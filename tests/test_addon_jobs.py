@@ -88,6 +88,7 @@ def test_cancel_stops_the_job_and_nothing_is_applied():
 @pytest.mark.parametrize(("error", "message"), [
     (DreamTalkError("backend at tcp://127.0.0.1:9 did not answer within 2 s"), "backend at tcp://127.0.0.1:9 did"),
     (ConnectionResetError("peer\nreset"), "ConnectionResetError: peer reset"),
+    (ValueError("bad  locked\nframes"), "bad locked frames"),
 ])
 def test_errors_become_one_line_reports(error, message):
     runner = jobs.JobRunner()
