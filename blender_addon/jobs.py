@@ -161,8 +161,11 @@ def describe_capabilities(caps: dict) -> str:
     ])
 
 
-def client_factory(address: str, timeout: float, curve: dict | None) -> Callable[[], Any]:
-    """A callable creating the real `dreamtalk.core.client.Client` (imported lazily: it needs pyzmq)."""
+def client_factory(address: str, timeout: float, curve: tuple[str, str, str] | None) -> Callable[[], Any]:
+    """A callable creating the real `dreamtalk.core.client.Client` (imported lazily: it needs pyzmq).
+
+    `curve` is (client public, client secret, server public) Z85 text, or None for no encryption.
+    """
 
     def make() -> Any:
         from ._core import client_module
@@ -171,6 +174,7 @@ def client_factory(address: str, timeout: float, curve: dict | None) -> Callable
             module = client_module()
         except ImportError as exc:
             raise DreamTalkError(f"the backend client is not available in this build ({exc})") from None
-        return module.Client(address=address, timeout=timeout, curve=curve)
+        keys = None if curve is None else module.CurveKeys(*(k.strip().encode("ascii") for k in curve))
+        return module.Client(address=address, timeout=timeout, curve=keys)
 
     return make

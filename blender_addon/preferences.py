@@ -19,7 +19,7 @@ class BackendSettings:
 
     address: str = "tcp://127.0.0.1:5555"
     timeout: float = 30.0
-    curve: dict | None = None  # {"server_public_key", "public_key", "secret_key"} (Z85 text) or None
+    curve: tuple[str, str, str] | None = None  # CurveZMQ (client public, client secret, server public), Z85
 
 
 class DREAMTALK_AP_preferences(bpy.types.AddonPreferences):
@@ -75,8 +75,7 @@ def settings(context=None) -> BackendSettings:
     prefs = addon.preferences
     curve = None
     if prefs.server_public_key:
-        curve = {"server_public_key": prefs.server_public_key, "public_key": prefs.public_key,
-                 "secret_key": prefs.secret_key}
+        curve = (prefs.public_key, prefs.secret_key, prefs.server_public_key)
     return BackendSettings(prefs.address, prefs.timeout, curve)
 
 

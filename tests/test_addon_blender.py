@@ -303,7 +303,7 @@ def test_preferences_draw_and_local_backend_errors(ext):
     assert "Local backend: not started" in layout.texts()
     assert ext.preferences.settings().address == "tcp://127.0.0.1:5555"
     prefs.server_public_key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
-    assert ext.preferences.settings().curve["server_public_key"].startswith("rq:")
+    assert ext.preferences.settings().curve[2].startswith("rq:")
     prefs.python_path = "/nonexistent/python"
     with pytest.raises(RuntimeError, match="backend Python not found"):
         bpy.ops.dreamtalk.start_backend()
