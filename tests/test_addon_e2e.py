@@ -130,3 +130,17 @@ def test_test_connection_shows_capabilities(ext, backend):
     ext.operators.drain_hello()
     lines = ext.state.HELLO.state.message.splitlines()
     assert lines[0].startswith("Connected: backend") and "procedural" in lines[2]
+
+
+def test_local_backend_starts_and_stops(tmp_path):
+    from blender_addon.backend_process import LocalBackend
+
+    backend = LocalBackend()
+    backend.log_path = tmp_path / "backend.log"
+    address = f"tcp://127.0.0.1:{free_port()}"
+    backend.start(sys.executable, address)
+    with client_module.Client(address, timeout=START_TIMEOUT) as probe:
+        assert "engines" in probe.hello()
+    assert backend.describe().startswith("running (pid")
+    backend.stop()
+    assert backend.describe().startswith("exited with code")

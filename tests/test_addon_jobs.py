@@ -145,3 +145,27 @@ def test_key_reduction_stays_within_tolerance(tolerance):
 def test_key_reduction_keeps_everything_without_tolerance_and_collapses_flat_tracks():
     assert len(reduce_keys(np.linspace(0, 1, 50) ** 2, 0.0)) == 50
     assert reduce_keys(np.full(300, 0.2), 1e-4).tolist() == [0, 299]
+
+
+def test_local_backend_that_dies_at_start_reports_its_last_line(tmp_path):
+    import sys
+
+    from blender_addon.backend_process import LocalBackend, serve_command
+
+    backend = LocalBackend()
+    backend.log_path = tmp_path / "backend.log"
+    assert backend.describe() == "not started"
+    backend.start(sys.executable, "not-an-address")
+    assert backend.process.args == serve_command(sys.executable, "not-an-address")
+    backend.process.wait(60)
+    text = backend.describe()
+    assert text.startswith("exited with code ") and not text.startswith("exited with code 0")
+    assert text.split(": ", 1)[1] not in {"", "no output"}
+    backend.stop()  # stopping a dead process is a no-op
+
+
+def test_local_backend_refuses_a_missing_interpreter():
+    from blender_addon.backend_process import LocalBackend
+
+    with pytest.raises(ValueError, match="backend Python not found"):
+        LocalBackend().start("/nonexistent/python3", "tcp://127.0.0.1:5555")
