@@ -190,5 +190,9 @@ def _apply_range(job: Job, scene, obj, curves: Curves) -> str:
 
 def _undo_push(message: str) -> None:
     """One undo step for results applied from a timer (operators get theirs from bl_options)."""
-    if not bpy.app.background:
+    if bpy.app.background:
+        return
+    try:
         bpy.ops.ed.undo_push(message=message)
+    except RuntimeError:  # no window context (e.g. Blender shutting down): the data is applied anyway
+        pass

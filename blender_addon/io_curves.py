@@ -108,13 +108,20 @@ def export_gltf(context, path: str) -> None:
     """glTF (.glb, or .gltf + .bin) of the target only, with shape-key weights animation."""
     obj = context.scene.dreamtalk.target
     apply.shape_keys_of(obj)
-    for other in context.view_layer.objects:
+    layer = context.view_layer
+    selected, active = [o for o in layer.objects if o.select_get()], layer.objects.active
+    for other in layer.objects:
         other.select_set(other == obj)
-    context.view_layer.objects.active = obj
-    bpy.ops.export_scene.gltf(
-        filepath=path, export_format="GLTF_SEPARATE" if path.lower().endswith(".gltf") else "GLB",
-        use_selection=True, export_animations=True, export_morph=True, export_morph_animation=True,
-    )
+    layer.objects.active = obj
+    try:
+        bpy.ops.export_scene.gltf(
+            filepath=path, export_format="GLTF_SEPARATE" if path.lower().endswith(".gltf") else "GLB",
+            use_selection=True, export_animations=True, export_morph=True, export_morph_animation=True,
+        )
+    finally:  # give the animator their selection back
+        for other in layer.objects:
+            other.select_set(other in selected)
+        layer.objects.active = active
 
 
 classes = (DREAMTALK_OT_export_curves, DREAMTALK_OT_import_llf_csv, DREAMTALK_OT_export_gltf)

@@ -29,7 +29,7 @@ def _preset_items(_self, _context):
     return _PRESET_ITEMS
 
 
-def _is_mesh_with_keys(_self, obj) -> bool:
+def _is_mesh(_self, obj) -> bool:
     return obj.type == "MESH"
 
 
@@ -45,7 +45,7 @@ class DREAMTALK_PG_settings(bpy.types.PropertyGroup):
     """Everything one Generate needs; stored per scene so it is saved with the file."""
 
     target: PointerProperty(
-        name="Target", type=bpy.types.Object, poll=_is_mesh_with_keys,
+        name="Target", type=bpy.types.Object, poll=_is_mesh,
         description="Mesh whose shape keys are animated (ARKit-named, or mapped by a retarget preset)",
     )
     audio_source: EnumProperty(

@@ -364,11 +364,16 @@ def test_exported_curves_reimport_identically_on_another_character(ext, tmp_path
 
 def test_gltf_export_carries_morph_target_animation(ext, tmp_path):
     obj = make_face("Face", ARKIT_NAMES)
+    other = make_face("Other", ["jawOpen"])
+    other.select_set(True)
+    bpy.context.view_layer.objects.active = other
     ext.apply.apply_take(obj, ramp_curves(25, 20), "DT g", ext.retarget.build_map(ARKIT_NAMES), 1)
     bpy.context.scene.dreamtalk.target = obj
     out = tmp_path / "face.gltf"
     assert bpy.ops.dreamtalk.export_gltf(filepath=str(out)) == {"FINISHED"}
     gltf = json.loads(out.read_text())
+    assert [m["name"] for m in gltf["meshes"]] == ["Face"]  # the target only
     assert gltf["meshes"][0]["extras"]["targetNames"] == list(ARKIT_NAMES)
+    assert other.select_get() and not obj.select_get() and bpy.context.view_layer.objects.active == other
     channels = [c for a in gltf["animations"] for c in a["channels"]]
     assert any(c["target"]["path"] == "weights" for c in channels)
