@@ -25,6 +25,7 @@ from .retarget import RetargetMap
 LINEAR = 1  # index of 'LINEAR' in Keyframe.interpolation (CONSTANT, LINEAR, BEZIER, ...)
 KEY_PATH = 'key_blocks["{}"].value'
 LAYER_NAME = "DREAM-Talk"
+REST_PROPERTY = "dreamtalk_rest_rotation"  # custom property: head rotation before any DREAM-Talk take
 
 
 @dataclass
@@ -110,16 +111,21 @@ def head_paths(curves: Curves, head: HeadTarget) -> dict[tuple[str, int], np.nda
     """Head yaw/pitch/roll as Euler rotation tracks, offset by the target's rest rotation.
 
     Object (Z up, facing -Y): pitch about X, roll about Y, yaw about Z. Pose bone (Y along the
-    bone): pitch about X, yaw about Y, roll about Z.
+    bone): pitch about X, yaw about Y, roll about Z. The rest rotation is remembered in the custom
+    property `REST_PROPERTY` on first use, so that a later take does not stack onto the animated
+    rotation of an earlier one.
     """
     yaw, pitch, roll = curves.head_pose.T
     if head.bone:
-        bone = head.obj.pose.bones[head.bone]
-        if bone.rotation_mode in {"QUATERNION", "AXIS_ANGLE"}:
-            bone.rotation_mode = "XYZ"
-        base, path, axes = bone.rotation_euler, f'pose.bones["{head.bone}"].rotation_euler', (pitch, yaw, roll)
+        owner = head.obj.pose.bones[head.bone]
+        if owner.rotation_mode in {"QUATERNION", "AXIS_ANGLE"}:
+            owner.rotation_mode = "XYZ"
+        path, axes = f'pose.bones["{head.bone}"].rotation_euler', (pitch, yaw, roll)
     else:
-        base, path, axes = head.obj.rotation_euler, "rotation_euler", (pitch, roll, yaw)
+        owner, path, axes = head.obj, "rotation_euler", (pitch, roll, yaw)
+    if REST_PROPERTY not in owner:
+        owner[REST_PROPERTY] = list(owner.rotation_euler)
+    base = list(owner[REST_PROPERTY])
     return {(path, i): base[i] + track for i, track in enumerate(axes)}
 
 

@@ -119,6 +119,10 @@ def test_head_pose_onto_an_object_and_onto_a_bone(ext):
     assert root.animation_data.action == action and obj.data.shape_keys.animation_data.action == action
     pitch = {fc.array_index: fc for fc in ext.apply.action_fcurves(root)}[0]
     assert pitch.evaluate(11) == pytest.approx(0.2 + curves.head_pose[10, 1], abs=1e-6)
+    bpy.context.scene.frame_set(11)  # the head is now animated away from its rest rotation ...
+    ext.apply.apply_take(obj, curves, "DT a2", rmap, 1, ext.apply.HeadTarget(root))
+    pitch = {fc.array_index: fc for fc in ext.apply.action_fcurves(root)}[0]
+    assert pitch.evaluate(11) == pytest.approx(0.2 + curves.head_pose[10, 1], abs=1e-6)  # ... no stacking
     arm = bpy.data.armatures.new("Rig")
     rig = bpy.data.objects.new("Rig", arm)
     bpy.context.scene.collection.objects.link(rig)
