@@ -107,6 +107,17 @@ def write_tracks(container, paths: dict[tuple[str, int], np.ndarray], start_fram
         write_fcurve(container, path, start_frame + keep.astype(np.float32), track[keep], index)
 
 
+OBJECT_AXES = (1, 2, 0)  # object Euler X, Y, Z <- head_pose column (pitch, roll, yaw)
+BONE_AXES = (1, 0, 2)  # pose-bone Euler X, Y, Z <- head_pose column (pitch, yaw, roll)
+
+
+def _head_owner(head: HeadTarget) -> tuple[object, str, tuple[int, int, int]]:
+    """(object or pose bone, rotation data path, Euler axis -> head_pose column) of a head target."""
+    if head.bone:
+        return head.obj.pose.bones[head.bone], f'pose.bones["{head.bone}"].rotation_euler', BONE_AXES
+    return head.obj, "rotation_euler", OBJECT_AXES
+
+
 def head_paths(curves: Curves, head: HeadTarget) -> dict[tuple[str, int], np.ndarray]:
     """Head yaw/pitch/roll as Euler rotation tracks, offset by the target's rest rotation.
 
@@ -115,18 +126,31 @@ def head_paths(curves: Curves, head: HeadTarget) -> dict[tuple[str, int], np.nda
     property `REST_PROPERTY` on first use, so that a later take does not stack onto the animated
     rotation of an earlier one.
     """
-    yaw, pitch, roll = curves.head_pose.T
-    if head.bone:
-        owner = head.obj.pose.bones[head.bone]
-        if owner.rotation_mode in {"QUATERNION", "AXIS_ANGLE"}:
-            owner.rotation_mode = "XYZ"
-        path, axes = f'pose.bones["{head.bone}"].rotation_euler', (pitch, yaw, roll)
-    else:
-        owner, path, axes = head.obj, "rotation_euler", (pitch, roll, yaw)
+    owner, path, axes = _head_owner(head)
+    if head.bone and owner.rotation_mode in {"QUATERNION", "AXIS_ANGLE"}:
+        owner.rotation_mode = "XYZ"
     if REST_PROPERTY not in owner:
         owner[REST_PROPERTY] = list(owner.rotation_euler)
-    base = list(owner[REST_PROPERTY])
-    return {(path, i): base[i] + track for i, track in enumerate(axes)}
+    rest = list(owner[REST_PROPERTY])
+    return {(path, i): rest[i] + curves.head_pose[:, column] for i, column in enumerate(axes)}
+
+
+def read_head(head: HeadTarget, frames: Sequence[int]) -> np.ndarray:
+    """`(T, 3)` yaw, pitch, roll read back from the head's action (inverse of `head_paths`).
+
+    Zeros where the head has no DREAM-Talk rest rotation or no rotation F-curve.
+    """
+    owner, path, axes = _head_owner(head)
+    pose = np.zeros((len(frames), 3), np.float32)
+    if REST_PROPERTY not in owner:
+        return pose
+    rest = list(owner[REST_PROPERTY])
+    by_channel = {(fc.data_path, fc.array_index): fc for fc in action_fcurves(head.obj)}
+    for i, column in enumerate(axes):
+        fcurve = by_channel.get((path, i))
+        if fcurve is not None:
+            pose[:, column] = [fcurve.evaluate(f) - rest[i] for f in frames]
+    return pose
 
 
 def apply_take(

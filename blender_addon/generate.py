@@ -101,20 +101,27 @@ def prepare(context, regenerate: bool = False) -> Job:
         takes=1 if regenerate else settings.takes, fps=fps, engine=settings.engine,
         steps=settings.steps or None, guidance=settings.guidance or None,
     )
-    head = None
-    if settings.head_mode != "NONE" and settings.head_object is not None:
-        head = (settings.head_object.name, settings.head_bone if settings.head_mode == "BONE" else "")
-        if head[1] and (settings.head_object.type != "ARMATURE" or head[1] not in settings.head_object.pose.bones):
-            raise ValueError(f"bone {head[1]!r} not found in {settings.head_object.name}")
+    head = head_target(settings)
     job = Job(
         scene=scene.name, target=obj.name, rmap=rmap, start_frame=start, request=request,
-        emotion=settings.emotion, head=head,
+        emotion=settings.emotion, head=None if head is None else (head.obj.name, head.bone),
         tolerance=settings.reduce_tolerance if settings.reduce_keys else 0.0,
         sound_path=path if add_sound and not regenerate else None,
     )
     if regenerate:
         _prepare_range(job, settings, obj)
     return job
+
+
+def head_target(settings) -> apply.HeadTarget | None:
+    """The panel's head-pose target (object, or armature + bone), None when head pose is off."""
+    obj = settings.head_object
+    if settings.head_mode == "NONE" or obj is None:
+        return None
+    bone = settings.head_bone if settings.head_mode == "BONE" else ""
+    if bone and (obj.type != "ARMATURE" or bone not in obj.pose.bones):
+        raise ValueError(f"bone {bone!r} not found in {obj.name}")
+    return apply.HeadTarget(obj, bone)
 
 
 def _prepare_range(job: Job, settings, obj) -> None:

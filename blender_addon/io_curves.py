@@ -1,8 +1,9 @@
 """Export / import: Live Link Face CSV and arkit52 JSON (dreamtalk.core.formats), glTF morph animation.
 
 Export reads the target's current shape-key action back into ARKit curves at the scene frame rate
-(one-to-one mapped keys; see `apply.read_fcurves`), from the panel's start frame to the last key.
-Import writes a Live Link Face CSV onto any mapped character as a new Action, like a generated take.
+(one-to-one mapped keys; see `apply.read_fcurves`), from the panel's start frame to the last key,
+plus the head pose when the panel has a head target. Import writes a Live Link Face CSV onto any
+mapped character (and its head) as a new Action, like a generated take.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def export_curves(context, path: str) -> Curves:
         raise ValueError(f"the animation ends at frame {last}, before the start frame {settings.start_frame}")
     frames = range(settings.start_frame, last + 1)
     curves = apply.read_back(obj, generate.retarget_map(settings, obj), frames, apply.scene_fps(context.scene))
+    head = generate.head_target(settings)
+    if head is not None:
+        curves = Curves(curves.fps, curves.values, apply.read_head(head, frames))
     formats.write_curves(curves, path)
     return curves
 
@@ -39,7 +43,8 @@ def import_llf_csv(context, path: str) -> bpy.types.Action:
     obj = settings.target
     rmap = generate.retarget_map(settings, obj)
     curves = apply.conform(formats.read_llf_csv(path), context.scene)
-    return apply.apply_take(obj, curves, f"DT import {Path(path).stem}", rmap, settings.start_frame)
+    head = generate.head_target(settings)
+    return apply.apply_take(obj, curves, f"DT import {Path(path).stem}", rmap, settings.start_frame, head)
 
 
 class DREAMTALK_OT_export_curves(bpy.types.Operator, ExportHelper):

@@ -348,19 +348,28 @@ def test_exported_curves_reimport_identically_on_another_character(ext, tmp_path
     settings = scene.dreamtalk
     settings.start_frame = 5
     source = make_face("A", ARKIT_NAMES)
+    head = bpy.data.objects.new("HeadA", None)
+    bpy.context.scene.collection.objects.link(head)
+    head.rotation_euler = (0.1, 0.2, 0.3)
     curves = ramp_curves(30, 60)
-    ext.apply.apply_take(source, curves, "DT a", ext.retarget.build_map(ARKIT_NAMES), 5)
-    settings.target = source
+    ext.apply.apply_take(source, curves, "DT a", ext.retarget.build_map(ARKIT_NAMES), 5, ext.apply.HeadTarget(head))
+    settings.target, settings.head_mode, settings.head_object = source, "OBJECT", head
     first = tmp_path / f"a{suffix}"
     assert bpy.ops.dreamtalk.export_curves(filepath=str(first), file_format=suffix) == {"FINISHED"}
-    np.testing.assert_allclose(formats.read_curves(first).values, curves.values, atol=1e-6)
+    exported = formats.read_curves(first)
+    np.testing.assert_allclose(exported.values, curves.values, atol=1e-6)
+    np.testing.assert_allclose(exported.head_pose, curves.head_pose, atol=1e-6)
     snake = ext.retarget.presets()["arkit_snake_case"]
     settings.target = make_face("B", list(snake.sources))
+    settings.head_object = bpy.data.objects.new("HeadB", None)
+    bpy.context.scene.collection.objects.link(settings.head_object)
     settings.retarget_preset = "arkit_snake_case"
     if suffix == ".csv":
         assert bpy.ops.dreamtalk.import_llf_csv(filepath=str(first)) == {"FINISHED"}
     else:
-        ext.apply.apply_take(settings.target, formats.read_curves(first), "DT b", ext.generate.retarget_map(settings, settings.target), 5)
+        rmap = ext.generate.retarget_map(settings, settings.target)
+        head_b = ext.generate.head_target(settings)
+        ext.apply.apply_take(settings.target, formats.read_curves(first), "DT b", rmap, 5, head_b)
     second = tmp_path / f"b{suffix}"
     assert bpy.ops.dreamtalk.export_curves(filepath=str(second), file_format=suffix) == {"FINISHED"}
     assert second.read_bytes() == first.read_bytes()
