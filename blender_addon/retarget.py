@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._core import arkit
 
+_fold = arkit._fold  # 'Mouth_Smile_L' -> 'mouthsmileleft' (the key canonical_name matches on)
 PRESET_DIR = Path(__file__).with_name("retarget_presets")
 FUZZY_CUTOFF = 0.84  # SequenceMatcher ratio needed for a fuzzy match (0..1)
 IGNORED_KEYS = frozenset({"basis"})  # reference shape keys never driven
@@ -151,13 +151,6 @@ def _fuzzy_fill(result: RetargetMap, leftovers: Iterable[str]) -> None:
                 best, score = candidate, ratio
         if best is not None:
             result.sources[key], result.how[key] = (free.pop(best),), "fuzzy"
-
-
-def _fold(name: str) -> str:
-    """Lower-case alphanumerics with a trailing side letter spelled out: 'Mouth_Smile_L' -> 'mouthsmileleft'."""
-    s = re.sub(r"[\s_\-\.]+([LR])$", lambda m: "left" if m.group(1) == "L" else "right", name.strip())
-    s = re.sub(r"(?<=[a-z])([LR])$", lambda m: "left" if m.group(1) == "L" else "right", s)
-    return re.sub(r"[^0-9a-z]", "", s.lower())
 
 
 def _side(folded: str) -> str:
