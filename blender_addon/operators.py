@@ -14,17 +14,26 @@ RIG_FILE = "arkit_head.blend"
 RIG_OBJECTS = ("ARKitHead", "HeadRoot")
 
 
-def drain_generate() -> float | None:
-    """bpy.app.timers callback: apply queued job events on the main thread; None ends the timer."""
-    running = state.GENERATE.drain()
+def _drain(runner: jobs.JobRunner) -> float | None:
+    """Apply `runner`'s queued events on the main thread; the next timer interval, None once done."""
+    running = runner.drain()
     _redraw()
     return DRAIN_INTERVAL if running else None
+
+
+def drain_generate() -> float | None:
+    """bpy.app.timers callback of Generate / Regenerate range."""
+    return _drain(state.GENERATE)
 
 
 def drain_hello() -> float | None:
-    running = state.HELLO.drain()
-    _redraw()
-    return DRAIN_INTERVAL if running else None
+    """bpy.app.timers callback of Test connection."""
+    return _drain(state.HELLO)
+
+
+def _ensure_timer(callback) -> None:
+    if not bpy.app.timers.is_registered(callback):
+        bpy.app.timers.register(callback, first_interval=DRAIN_INTERVAL)
 
 
 def _redraw() -> None:
@@ -43,8 +52,7 @@ def start_job(job: generate.Job, make_client=None) -> None:
     state.GENERATE.start(
         jobs.generate_work(make_client, job.request), lambda takes: generate.apply_results(job, takes), label,
     )
-    if not bpy.app.timers.is_registered(drain_generate):
-        bpy.app.timers.register(drain_generate, first_interval=DRAIN_INTERVAL)
+    _ensure_timer(drain_generate)
 
 
 class _StartsJob:
@@ -235,8 +243,7 @@ class DREAMTALK_OT_test_connection(bpy.types.Operator):
         except DreamTalkError as exc:
             self.report({"ERROR"}, jobs.one_line(exc))
             return {"CANCELLED"}
-        if not bpy.app.timers.is_registered(drain_hello):
-            bpy.app.timers.register(drain_hello, first_interval=DRAIN_INTERVAL)
+        _ensure_timer(drain_hello)
         return {"FINISHED"}
 
 
