@@ -171,10 +171,11 @@ def apply_take(
     tracks = {(KEY_PATH.format(k), 0): v for k, v in target_tracks(curves, rmap).items()}
     write_tracks(fcurve_container(action, key_slot), tracks, start_frame, tolerance)
     assign(key, action, key_slot)
-    if head is not None:
-        head_slot = new_slot(action, head.obj)
-        write_tracks(fcurve_container(action, head_slot), head_paths(curves, head), start_frame, tolerance)
-        assign(head.obj, action, head_slot)
+    if head is not None:  # same action on a second slot; Blender < 4.4 needs an action per ID type
+        head_action = action if key_slot is not None else bpy.data.actions.new(f"{name} head")
+        head_slot = new_slot(head_action, head.obj)
+        write_tracks(fcurve_container(head_action, head_slot), head_paths(curves, head), start_frame, tolerance)
+        assign(head.obj, head_action, head_slot)
     return action
 
 

@@ -116,7 +116,9 @@ def test_head_pose_onto_an_object_and_onto_a_bone(ext):
     curves = ramp_curves(25, 40)
     rmap = ext.retarget.build_map(ARKIT_NAMES)
     action = ext.apply.apply_take(obj, curves, "DT a", rmap, 1, ext.apply.HeadTarget(root))
-    assert root.animation_data.action == action and obj.data.shape_keys.animation_data.action == action
+    assert obj.data.shape_keys.animation_data.action == action
+    if bpy.app.version >= (4, 4):  # slotted actions: one action animates the face and the head
+        assert root.animation_data.action == action
     pitch = {fc.array_index: fc for fc in ext.apply.action_fcurves(root)}[0]
     assert pitch.evaluate(11) == pytest.approx(0.2 + curves.head_pose[10, 1], abs=1e-6)
     bpy.context.scene.frame_set(11)  # the head is now animated away from its rest rotation ...
