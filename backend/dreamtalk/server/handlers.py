@@ -101,7 +101,7 @@ class Handlers:
         self.table.cancelled += 1
         if tell_client:
             self.service.send(job.envelope, error_message(code, text, job.job_id))
-        log_event("job_cancel", job_id=job.job_id, code=code)
+        log_event("job_cancel", job_id=job.job_id, code=code, reason=text)
 
     def tick(self) -> None:
         """Heartbeats to clients with jobs in flight; cancel jobs past their deadline or whose client left."""
