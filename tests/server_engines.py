@@ -11,7 +11,6 @@ import threading
 import time
 
 import numpy as np
-
 from dreamtalk import engines
 from dreamtalk.core.arkit import INDEX, NUM_BLENDSHAPES
 from dreamtalk.core.curves import Curves
@@ -25,7 +24,7 @@ def echo(request: GenerateRequest, progress: engines.Progress) -> list[Curves]:
     """jawOpen = mean |audio| per frame; smile = intensity; brow = take seed encoded; head yaw = seed."""
     frames = max(1, int(round(request.duration * request.fps)))
     edges = np.linspace(0, len(request.audio), frames + 1).astype(int)
-    level = np.array([np.abs(request.audio[a:b]).mean() if b > a else 0.0 for a, b in zip(edges, edges[1:])])
+    level = np.array([np.abs(request.audio[a:b]).mean() if b > a else 0.0 for a, b in zip(edges[:-1], edges[1:], strict=True)])
     takes = []
     for take in range(request.takes):
         progress("echo", take / request.takes)

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import server_engines
 import zmq
-
 from dreamtalk.core.protocol import Message, decode, encode, split_envelope
 from dreamtalk.core.request import GenerateRequest
 from dreamtalk.server import ServerConfig, Service

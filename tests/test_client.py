@@ -7,8 +7,6 @@ import threading
 import numpy as np
 import pytest
 import zmq
-from server_helpers import echo_request, hang_guard, start_service  # noqa: F401
-
 from dreamtalk.core.client import (
     BackendError,
     BackendTimeout,
@@ -19,6 +17,7 @@ from dreamtalk.core.client import (
 )
 from dreamtalk.core.errors import DreamTalkError
 from dreamtalk.core.protocol import Message, decode, encode, split_envelope
+from server_helpers import echo_request, hang_guard, start_service  # noqa: F401
 
 
 def _free_endpoint() -> str:

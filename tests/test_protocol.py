@@ -7,9 +7,6 @@ from dataclasses import fields
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from dreamtalk.core.arkit import ARKIT_NAMES, INDEX
 from dreamtalk.core.curves import Curves
 from dreamtalk.core.protocol import (
@@ -30,6 +27,8 @@ from dreamtalk.core.protocol import (
     takes_from_result,
 )
 from dreamtalk.core.request import EmotionKey, GenerateRequest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def _curves(frames: int, seed: int, eyes: bool = False) -> Curves:

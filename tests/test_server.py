@@ -7,14 +7,13 @@ import threading
 import numpy as np
 import pytest
 import server_engines
-from server_helpers import RawPeer, echo_request, hang_guard, start_service, wait_until  # noqa: F401
-
 from dreamtalk import engines
 from dreamtalk.core.client import Client, JobCancelled, RemoteError
 from dreamtalk.core.errors import InputError
 from dreamtalk.core.protocol import Message, encode
 from dreamtalk.core.request import GenerateRequest
 from dreamtalk.server import ServerConfig, Service
+from server_helpers import RawPeer, echo_request, hang_guard, start_service, wait_until  # noqa: F401
 
 
 @pytest.fixture
@@ -107,7 +106,8 @@ def test_cancel_stops_the_job_and_frees_it(service):
 def test_client_that_disappears_has_its_job_cancelled_and_freed(service):
     client = Client(service.endpoint, timeout=5)
     server_engines.STARTED.clear()
-    worker = threading.Thread(target=lambda: pytest.raises(Exception, client.generate, _slow(202)), daemon=True)
+    errors: list[BaseException] = []
+    worker = threading.Thread(target=_record, args=(errors, client.generate, _slow(202)), daemon=True)
     worker.start()
     wait_until(server_engines.STARTED.is_set, what="job start")
     client.close()  # sockets vanish mid-job, without a cancel message
@@ -115,6 +115,7 @@ def test_client_that_disappears_has_its_job_cancelled_and_freed(service):
     wait_until(lambda: service.stats()["held"] == 0, what="job freed")
     assert service.stats()["cancelled"] >= 1
     worker.join(5)
+    assert len(errors) == 1  # the vanished client's own call ended with an error, not a result
 
 
 def test_full_queue_answers_busy_and_per_client_limit_applies():

@@ -7,13 +7,12 @@ import threading
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from server_helpers import RawPeer, echo_request, hang_guard, start_service  # noqa: F401
-
 from dreamtalk import engines
 from dreamtalk.core.client import Client
 from dreamtalk.core.protocol import ERROR_CODES, Message, encode, request_to_message
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from server_helpers import RawPeer, echo_request, hang_guard, start_service  # noqa: F401
 
 CLIENTS, REQUESTS = 20, 5
 

@@ -9,13 +9,12 @@ import time
 import numpy as np
 import pytest
 import server_engines
-from server_helpers import echo_request, hang_guard, spawn, wait_until  # noqa: F401
-
 from dreamtalk import engines
 from dreamtalk.core.client import BackendTimeout, Client, JobCancelled
 from dreamtalk.core.request import GenerateRequest
 from dreamtalk.server import ServerConfig
 from dreamtalk.server.broker import Broker
+from server_helpers import echo_request, hang_guard, spawn, wait_until  # noqa: F401
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,7 +16,7 @@ import zmq
 
 from ..core.errors import DreamTalkError
 from .config import ServerConfig
-from .logs import log_event, setup_logging
+from .logs import setup_logging
 
 DEFAULT_KEYS = Path("~/.config/dreamtalk/keys")  # `keys generate` writes here by default
 PLUGINS_ENV = "DREAMTALK_ENGINE_PLUGINS"  # comma-separated 'module:function' engine plugins
@@ -128,9 +129,8 @@ def _guarded(action) -> int:
     try:
         return action()
     except DreamTalkError as error:
-        log_event("fatal", 40, message=str(error))
-        print(f"error: {error}")
+        print(f"error: {error}", file=sys.stderr)
         return 2
     except (OSError, zmq.ZMQError) as error:  # address in use, bad endpoint ...
-        print(f"error: {error}")
+        print(f"error: {error}", file=sys.stderr)
         return 2
