@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from dreamtalk.core.client import (
 )
 from dreamtalk.core.errors import DreamTalkError
 from dreamtalk.core.protocol import Message, decode, encode, split_envelope
-from server_helpers import echo_request, hang_guard, start_service  # noqa: F401
+from server_helpers import echo_request, hang_guard, start_service, wait_until  # noqa: F401
 
 
 def _free_endpoint() -> str:
@@ -163,3 +164,26 @@ def test_curve_keys_load_from_generated_files(tmp_path):
     with pytest.raises(DreamTalkError, match="not overwriting"):
         generate_keys(tmp_path, "client")
     assert np.all([p.exists() for p in (client_secret, server_public)])
+
+
+def test_close_from_another_thread_ends_a_waiting_call_with_a_clear_error():
+    fake = FakeServer(lambda m: [Message("heartbeat", {"job_id": m.msg_id})] if m.type == "generate" else [])
+    errors: list[BaseException] = []
+    client = Client(fake.endpoint, timeout=30)
+
+    def call() -> None:
+        try:
+            client.generate(echo_request(1))
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    try:
+        wait_until(lambda: thread.is_alive(), what="call running")
+        time.sleep(0.2)  # let the call reach its receive loop
+        client.close()
+        thread.join(10)
+    finally:
+        fake.close()
+    assert len(errors) == 1 and isinstance(errors[0], BackendError), errors

@@ -185,3 +185,15 @@ def _record(errors: list, call, *args) -> None:
 def test_wide_bind_without_curve_is_refused():
     with pytest.raises(InputError, match="--curve"):
         Service(ServerConfig(bind="tcp://0.0.0.0:0", device="cpu")).start()
+
+
+def test_real_engine_through_the_service_matches_in_process(service):
+    pytest.importorskip("dreamtalk.procedural")
+    t = np.arange(32000) / 16000
+    speech = (0.4 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)
+    request = GenerateRequest(speech, 16000, emotion="happy", intensity=0.7, seed=4, takes=2)
+    with Client(service.endpoint, timeout=30) as client:
+        remote = client.generate(request)
+    local = engines.generate(GenerateRequest(speech, 16000, emotion="happy", intensity=0.7, seed=4, takes=2))
+    for mine, theirs in zip(local, remote, strict=True):
+        np.testing.assert_allclose(theirs.values, mine.values, atol=1e-6)

@@ -177,6 +177,20 @@ class Client:
         on_progress: Callable[[str, float], None] | None = None,
     ) -> Message:
         """Receive until the final reply for `job_id`; heartbeats and cancels go out on `control`."""
+        try:
+            return self._receive_until(sock, job_id, started, job, control, on_progress)
+        except zmq.ZMQError as error:  # e.g. close() from another thread terminated the context
+            raise BackendError(f"connection to {self.address} ended: {error}") from None
+
+    def _receive_until(
+        self,
+        sock: zmq.Socket,
+        job_id: str,
+        started: float,
+        job: _JobState | None,
+        control: zmq.Socket | None,
+        on_progress: Callable[[str, float], None] | None,
+    ) -> Message:
         heard = False
         last = started
         while True:
