@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import server_engines
 from dreamtalk import engines
-from dreamtalk.core.client import BackendTimeout, Client, JobCancelled
+from dreamtalk.core.client import BackendTimeout, BackendUnavailable, Client, CurveKeys, JobCancelled
 from dreamtalk.core.request import GenerateRequest
 from dreamtalk.server import ServerConfig
+from dreamtalk.server.__main__ import main
 from dreamtalk.server.broker import Broker
 from server_helpers import echo_request, hang_guard, spawn, wait_until  # noqa: F401
 
@@ -110,3 +111,39 @@ def test_worker_killed_mid_job_client_gets_error_and_others_are_served(cluster):
         for seed in range(4):
             expected = engines.generate(echo_request(seed))[0].values
             np.testing.assert_array_equal(client.generate(echo_request(seed))[0].values, expected)
+
+
+def test_curve_broker_serves_allowed_workers_and_clients_only(tmp_path):
+    server_engines.register()
+    for name, folder in (("server", "keys"), ("alice", "clients"), ("good", "workers"), ("rogue", "other")):
+        assert main(["keys", "generate", "--name", name, "--dir", str(tmp_path / folder)]) == 0
+    broker = Broker(ServerConfig(
+        bind="tcp://127.0.0.1:0", backend_bind="tcp://127.0.0.1:0", control_bind="tcp://127.0.0.1:0",
+        curve_secret=str(tmp_path / "keys/server.key_secret"), curve_allow=str(tmp_path / "clients"),
+        curve_allow_workers=str(tmp_path / "workers"))).start()
+    processes = []
+
+    def worker(key: str, log: str):
+        processes.append(spawn("worker", "--connect", broker.endpoints["backend"], "--control",
+                               broker.endpoints["control"], "--device", "cpu", "--curve", "--key", key,
+                               "--server-public", str(tmp_path / "keys/server.key"), stderr_path=tmp_path / log))
+        wait_until(lambda: "service_started" in (tmp_path / log).read_text(), timeout=60, what="worker start")
+
+    alice = CurveKeys.load(tmp_path / "clients/alice.key_secret", tmp_path / "keys/server.key")
+    try:
+        worker(str(tmp_path / "other/rogue.key_secret"), "rogue.log")
+        with Client(broker.endpoints["frontend"], timeout=1.0, curve=alice) as client:
+            with pytest.raises(BackendUnavailable):
+                client.generate(echo_request(1))  # the only worker is not allowed: nobody serves
+            worker(str(tmp_path / "workers/good.key_secret"), "good.log")
+            client.timeout = 10
+            assert client.generate(echo_request(2))[0].num_frames == 10
+        with Client(broker.endpoints["frontend"], timeout=1.0) as stranger, pytest.raises(BackendUnavailable):
+            stranger.hello()
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+            process.wait(10)
+        broker.stop()
+    assert '"job_queued"' not in (tmp_path / "rogue.log").read_text()
+    assert '"job_finished"' in (tmp_path / "good.log").read_text()

@@ -20,7 +20,6 @@ import uuid
 
 import zmq
 
-from ..core.errors import InputError
 from .config import ServerConfig
 from .logs import log_event
 from .security import check_bind, make_curve_server, start_authenticator
@@ -35,17 +34,25 @@ class Broker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._auth = None
+        self._sockets: list[zmq.Socket] = []
 
     def start(self) -> Broker:
+        """Bind the three endpoints (errors surface here) and run the proxy on a thread."""
         config = self.config
         curve = config.curve_secret is not None
-        check_bind(config.bind, curve, config.insecure)
-        for endpoint in (config.backend_bind, config.control_bind):
-            check_bind(endpoint, False, config.insecure)
+        for endpoint in (config.bind, config.backend_bind, config.control_bind):
+            check_bind(endpoint, curve, config.insecure)
         self.context = zmq.Context()
-        self.frontend = self._socket(zmq.ROUTER, config.bind, "frontend", curve)
-        self.backend = self._socket(zmq.DEALER, config.backend_bind, "backend", False)
-        self.capture = self._socket(zmq.PUB, config.control_bind, "control", False)
+        try:
+            if curve:
+                self._auth = start_authenticator(
+                    self.context, {"clients": config.curve_allow, "workers": config.curve_allow_workers})
+            self.frontend = self._socket(zmq.ROUTER, config.bind, "frontend", "clients")
+            self.backend = self._socket(zmq.DEALER, config.backend_bind, "backend", "workers")
+            self.capture = self._socket(zmq.PUB, config.control_bind, "control", "workers")
+        except BaseException:
+            self._abort()
+            raise
         self._control_address = f"inproc://dreamtalk-broker-{uuid.uuid4().hex}"
         self._control = self.context.socket(zmq.PAIR)
         self._control.bind(self._control_address)
@@ -54,18 +61,23 @@ class Broker:
         log_event("broker_started", curve=curve, **self.endpoints)
         return self
 
-    def _socket(self, kind: int, endpoint: str, role: str, curve: bool) -> zmq.Socket:
+    def _socket(self, kind: int, endpoint: str, role: str, domain: str) -> zmq.Socket:
         sock = self.context.socket(kind)
+        self._sockets.append(sock)
         sock.linger = 0
         sock.setsockopt(zmq.MAXMSGSIZE, int(self.config.max_message_bytes))
-        if curve:
-            if self.config.curve_allow is None:
-                raise InputError("--curve needs --allow FOLDER with the allowed client public keys")
-            self._auth = start_authenticator(self.context, self.config.curve_allow)
-            make_curve_server(sock, self.config.curve_secret)
+        if self.config.curve_secret is not None:
+            make_curve_server(sock, self.config.curve_secret, domain)
         sock.bind(endpoint)
         self.endpoints[role] = sock.getsockopt_string(zmq.LAST_ENDPOINT)
         return sock
+
+    def _abort(self) -> None:
+        for sock in self._sockets:
+            sock.close()
+        if self._auth is not None:
+            self._auth.stop()
+        self.context.term()
 
     def _proxy(self) -> None:
         control = self.context.socket(zmq.PAIR)

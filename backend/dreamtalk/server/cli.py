@@ -32,6 +32,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--curve", action="store_true", help="CurveZMQ encryption + client key allow-list")
     serve.add_argument("--server-key", type=Path, help="server .key_secret file (default KEYS/server.key_secret)")
     serve.add_argument("--allow", type=Path, help="folder of allowed client .key files (default KEYS/clients)")
+    serve.add_argument("--allow-workers", type=Path, help="broker: allowed worker .key files (default KEYS/workers)")
     serve.add_argument("--keys", type=Path, default=DEFAULT_KEYS, help="key folder (default %(default)s)")
     serve.add_argument("--insecure", action="store_true", help="allow a non-loopback bind without --curve")
     _add_worker_options(serve)
@@ -40,6 +41,10 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     worker = subparsers.add_parser("worker", help="run engines for a `dreamtalk serve --broker`")
     worker.add_argument("--connect", required=True, help="the broker's backend endpoint, e.g. tcp://gpu-box:5556")
     worker.add_argument("--control", help="the broker's control endpoint (default: --connect port + 1)")
+    worker.add_argument("--curve", action="store_true", help="CurveZMQ to a `serve --broker --curve`")
+    worker.add_argument("--key", type=Path, help="this worker's .key_secret (default KEYS/worker.key_secret)")
+    worker.add_argument("--server-public", type=Path, help="the broker's server.key (default KEYS/server.key)")
+    worker.add_argument("--keys", type=Path, default=DEFAULT_KEYS, help="key folder (default %(default)s)")
     _add_worker_options(worker)
     worker.set_defaults(func=run_worker)
 
@@ -77,15 +82,19 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         max_message_bytes=int(args.max_message_mb * 2**20), job_timeout=args.job_timeout,
         heartbeat_interval=args.heartbeat, client_timeout=args.client_timeout, engine_plugins=tuple(plugins),
     )
+    keys = args.keys.expanduser()
     if hasattr(args, "bind"):
         config.bind, config.insecure = args.bind, args.insecure
         config.backend_bind, config.control_bind = args.backend_bind, args.control_bind
         if args.curve:
-            keys = args.keys.expanduser()
             config.curve_secret = str(args.server_key or keys / "server.key_secret")
             config.curve_allow = str(args.allow or keys / "clients")
+            config.curve_allow_workers = str(args.allow_workers or keys / "workers")
     else:
         config.connect, config.control = args.connect, args.control or next_port(args.connect)
+        if args.curve:
+            config.curve_key = str(args.key or keys / "worker.key_secret")
+            config.curve_server_public = str(args.server_public or keys / "server.key")
     return config
 
 

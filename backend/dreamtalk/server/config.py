@@ -26,6 +26,9 @@ class ServerConfig:
     device: Literal["auto", "cpu", "cuda"] = "auto"  # reported in hello; "auto" asks torch for CUDA
     curve_secret: str | None = None  # server .key_secret file; enables CurveZMQ
     curve_allow: str | None = None  # folder of allowed client public .key files
+    curve_allow_workers: str | None = None  # broker: folder of allowed worker public .key files
+    curve_key: str | None = None  # worker: this worker's .key_secret file (CurveZMQ to the broker)
+    curve_server_public: str | None = None  # worker: the broker's public server.key file
     insecure: bool = False  # allow a non-loopback bind without CurveZMQ
     engine_plugins: tuple[str, ...] = ()  # "module:function" callables run at start to register engines
     shutdown_grace: float = 5.0  # seconds to wait for running jobs on shutdown

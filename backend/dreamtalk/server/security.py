@@ -52,26 +52,44 @@ def load_server_keys(secret_file: str) -> tuple[bytes, bytes]:
     try:
         public, secret = zmq.auth.load_certificate(secret_file)
     except (OSError, ValueError) as error:
-        raise InputError(f"cannot read server key {secret_file}: {error}") from None
+        raise InputError(f"cannot read key {secret_file}: {error}") from None
     if secret is None:
         raise InputError(f"{secret_file} holds no secret key (pass the .key_secret file)")
     return public, secret
 
 
-def start_authenticator(context: zmq.Context, allow_folder: str) -> ThreadAuthenticator:
-    """A ZAP handler that admits only clients whose public key is a `.key` file in `allow_folder`."""
-    folder = Path(allow_folder)
-    if not folder.is_dir() or not any(folder.glob("*.key")):
-        raise InputError(f"--allow folder {folder} holds no client public keys (*.key)")
+def start_authenticator(context: zmq.Context, allow: dict[str, str | None]) -> ThreadAuthenticator:
+    """A ZAP handler admitting, per ZAP domain, only public keys that are `.key` files in its folder.
+
+    `allow` maps a domain ("clients", "workers") to its folder; sockets pick one with `zap_domain`.
+    """
     auth = ThreadAuthenticator(context)
+    for domain, folder in allow.items():
+        if folder is None or not Path(folder).is_dir() or not any(Path(folder).glob("*.key")):
+            flag = "--allow" if domain == "clients" else "--allow-workers"
+            raise InputError(f"{flag} folder {folder} holds no {domain[:-1]} public keys (*.key)")
     auth.start()
-    auth.configure_curve(domain="*", location=str(folder))
+    for domain, folder in allow.items():
+        auth.configure_curve(domain=domain, location=str(folder))
     return auth
 
 
-def make_curve_server(sock: zmq.Socket, secret_file: str) -> None:
-    """Turn `sock` into a CurveZMQ server with the key pair in `secret_file`."""
+def make_curve_server(sock: zmq.Socket, secret_file: str, domain: str = "clients") -> None:
+    """Turn `sock` into a CurveZMQ server with the key pair in `secret_file`; peers checked in `domain`."""
     public, secret = load_server_keys(secret_file)
+    sock.zap_domain = domain.encode()
     sock.curve_secretkey = secret
     sock.curve_publickey = public
     sock.curve_server = True
+
+
+def make_curve_client(sock: zmq.Socket, secret_file: str, server_public_file: str) -> None:
+    """Turn `sock` into a CurveZMQ client of the server whose public key is in `server_public_file`."""
+    public, secret = load_server_keys(secret_file)
+    try:
+        server_public, _ = zmq.auth.load_certificate(server_public_file)
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read server public key {server_public_file}: {error}") from None
+    sock.curve_publickey = public
+    sock.curve_secretkey = secret
+    sock.curve_serverkey = server_public

@@ -24,7 +24,7 @@ from .handlers import Handlers
 from .jobs import JobTable
 from .logs import log_event, now
 from .pool import WorkerPool
-from .security import check_bind, make_curve_server, start_authenticator
+from .security import check_bind, make_curve_client, make_curve_server, start_authenticator
 
 _DRAIN = 64  # messages handled per socket per poll round, so no socket starves the others
 
@@ -59,7 +59,8 @@ class Service:
         self._thread = threading.Thread(target=self._io_loop, name="dreamtalk-io", daemon=True)
         self._thread.start()
         log_event("service_started", mode=self.config.mode, endpoint=self.endpoint, device=self.device,
-                  workers=self.config.workers, engines=engines.available(), curve=self.curve)
+                  workers=self.config.workers, engines=engines.available(),
+                  curve=self.curve or self.config.curve_key is not None)
         return self
 
     def stop(self, timeout: float | None = None) -> None:
@@ -109,15 +110,14 @@ class Service:
             self.main = self.context.socket(zmq.DEALER)
         self.main.linger = 1000
         self.main.setsockopt(zmq.MAXMSGSIZE, int(config.max_message_bytes))
-        if self.curve and config.mode == "server":
-            if config.curve_allow is None:
-                raise InputError("--curve needs --allow FOLDER with the allowed client public keys")
-            self._auth = start_authenticator(self.context, config.curve_allow)
-            make_curve_server(self.main, config.curve_secret)
         if config.mode == "server":
+            if self.curve:
+                self._auth = start_authenticator(self.context, {"clients": config.curve_allow})
+                make_curve_server(self.main, config.curve_secret)
             self.main.bind(config.bind)
             self.endpoint = self.main.getsockopt_string(zmq.LAST_ENDPOINT)
         else:
+            self._curve_client(self.main)
             self.main.connect(config.connect)
             self.endpoint = config.connect
             self.sub = self._control_subscriber(config.control)
@@ -125,12 +125,20 @@ class Service:
         self.outbox = self.context.socket(zmq.PULL)
         self.outbox.bind(self._outbox_address)
 
+    def _curve_client(self, sock: zmq.Socket) -> None:
+        """Worker mode with CurveZMQ: authenticate to the broker with this worker's key."""
+        if self.config.curve_key is not None:
+            if self.config.curve_server_public is None:
+                raise InputError("a CurveZMQ worker needs the broker's public key (--server-public)")
+            make_curve_client(sock, self.config.curve_key, self.config.curve_server_public)
+
     def _control_subscriber(self, address: str | None) -> zmq.Socket | None:
         """Worker mode: receive every client's cancel/heartbeat, broadcast by the broker."""
         if address is None:
             return None
         sub = self.context.socket(zmq.SUB)
         sub.linger = 0
+        self._curve_client(sub)
         sub.setsockopt(zmq.SUBSCRIBE, CONTROL_PREFIX)
         sub.connect(address)
         return sub
