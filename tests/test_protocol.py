@@ -21,6 +21,8 @@ from dreamtalk.core.protocol import (
     curves_to_buffers,
     decode,
     encode,
+    render_from_message,
+    render_to_message,
     request_from_message,
     request_to_message,
     result_message,
@@ -163,3 +165,13 @@ def test_decoding_garbage_raises_only_protocol_errors(frames, header):
                 request_from_message(message)
         except ProtocolError as error:
             assert "\n" not in str(error)
+
+
+def test_render_request_roundtrip():
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(30))
+    curves = _curves(20, 9)
+    portrait, back, options = render_from_message(_roundtrip(render_to_message(png, curves, {"size": 256})))
+    assert portrait == png and options == {"size": 256}
+    np.testing.assert_array_equal(back.values, curves.values)
+    with pytest.raises(ProtocolError, match="portrait"):
+        render_from_message(Message("render", {"curves": {}}, {}))

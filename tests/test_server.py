@@ -10,7 +10,7 @@ import server_engines
 from dreamtalk import engines
 from dreamtalk.core.client import Client, JobCancelled, RemoteError
 from dreamtalk.core.errors import InputError
-from dreamtalk.core.protocol import Message, encode
+from dreamtalk.core.protocol import Message, encode, render_to_message
 from dreamtalk.core.request import GenerateRequest
 from dreamtalk.server import ServerConfig, Service
 from server_helpers import RawPeer, echo_request, hang_guard, start_service, wait_until  # noqa: F401
@@ -69,7 +69,7 @@ def test_errors_reach_the_client_with_code_and_message(request_, code, text):
 def test_render_is_refused_until_a_renderer_exists(service):
     peer = RawPeer(service.endpoint)
     png = b"\x89PNG\r\n\x1a\n" + bytes(20)
-    message = Message("render", {"fps": 25.0}, {"portrait": png})
+    message = render_to_message(png, engines.generate(echo_request(1))[0])
     peer.send_message(message)
     reply = peer.receive()
     peer.close()

@@ -377,3 +377,24 @@ def peek_msg_id(frames: list[bytes]) -> str | None:
         return None
     msg_id = header.get("msg_id") if isinstance(header, dict) else None
     return msg_id if isinstance(msg_id, str) and 0 < len(msg_id) <= 64 else None
+
+
+# ---------------------------------------------------------------- render
+
+def render_to_message(portrait: bytes, curves: Curves, options: dict | None = None) -> Message:
+    """`render` request: a PNG/JPEG portrait + curves -> frames/video (see docs/protocol.md)."""
+    description, arrays = curves_to_buffers(curves, "curves")
+    body = {"curves": {"curves": description}, "options": dict(options or {})}
+    return Message("render", body, {"portrait": bytes(portrait), **arrays})
+
+
+def render_from_message(message: Message) -> tuple[bytes, Curves, dict]:
+    """Inverse of `render_to_message`: (portrait bytes, curves, options)."""
+    portrait = message.buffers.get("portrait")
+    if not isinstance(portrait, bytes):
+        raise ProtocolError("bad_request", "render needs a PNG or JPEG 'portrait' buffer")
+    info = message.get("curves")
+    options = message.get("options", {})
+    if not isinstance(info, dict) or not isinstance(options, dict):
+        raise ProtocolError("bad_request", "render needs 'curves' and 'options' objects")
+    return portrait, curves_from_buffers(info.get("curves"), message.buffers, "curves"), options
