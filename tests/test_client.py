@@ -14,6 +14,7 @@ from dreamtalk.core.client import (
     BackendUnavailable,
     Client,
     CurveKeys,
+    JobCancelled,
     RemoteError,
 )
 from dreamtalk.core.errors import DreamTalkError
@@ -187,3 +188,14 @@ def test_close_from_another_thread_ends_a_waiting_call_with_a_clear_error():
     finally:
         fake.close()
     assert len(errors) == 1 and isinstance(errors[0], BackendError), errors
+
+
+def test_cancel_set_before_the_call_is_honoured():
+    svc = start_service()
+    cancel = threading.Event()
+    cancel.set()
+    try:
+        with Client(svc.endpoint, timeout=5) as client, pytest.raises(JobCancelled):
+            client.generate(echo_request(1), cancel=cancel)
+    finally:
+        svc.stop()

@@ -123,6 +123,8 @@ class Client:
             reply = self._wait(sock, job.job_id, time.monotonic(), job, control, on_progress)
         if reply.type != "result":
             raise BackendError(f"backend answered generate with {reply.type!r}")
+        if job.cancel_sent:
+            raise JobCancelled("job cancelled (it finished before the cancel reached the backend)")
         try:
             return takes_from_result(reply)
         except ProtocolError as error:
@@ -230,7 +232,11 @@ class Client:
 
 
 class _JobState:
-    """Client side of one running job: heartbeats and a one-shot cancel on the control socket."""
+    """Client side of one running job: heartbeats and cancels on the control socket.
+
+    The control socket is a separate connection, so a cancel may overtake the generate request it
+    names; it is therefore repeated with every heartbeat until the job ends (cancel is idempotent).
+    """
 
     def __init__(self, job_id: str, cancel: threading.Event | None) -> None:
         self.job_id = job_id
@@ -240,7 +246,7 @@ class _JobState:
 
     def tick(self, client: Client, control: zmq.Socket) -> None:
         now = time.monotonic()
-        if self.cancel is not None and self.cancel.is_set() and not self.cancel_sent:
+        if self.cancel is not None and self.cancel.is_set() and (not self.cancel_sent or now >= self.next_heartbeat):
             self.cancel_sent = True
             client._send(control, Message("cancel", {"job_id": self.job_id}))
         if now >= self.next_heartbeat:
