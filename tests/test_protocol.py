@@ -125,6 +125,9 @@ def test_major_version_mismatch_is_refused_minor_is_accepted():
 @pytest.mark.parametrize("mutate, code, text", [
     (lambda f: f[:1], "bad_message", "delimiter and a header"),
     (lambda f: [f[0], b"{not json"] + f[2:], "bad_message", "not valid UTF-8 JSON"),
+    (lambda f: [f[0], b'{"x": ' + b"9" * 5000 + b"}"], "bad_message", "not valid UTF-8 JSON"),
+    (lambda f: [f[0], b"[" * 100000], "bad_message", "not valid UTF-8 JSON"),
+    (lambda f: [f[0], b"\xff\xfe"], "bad_message", "not valid UTF-8 JSON"),
     (lambda f: [b"hello", *f[1:]], "bad_message", "delimiter"),
     (lambda f: f[:-1], "bad_message", "buffers"),
     (lambda f: f[:2] + [f[2][:-4]] + f[3:], "bad_message", "needs"),

@@ -146,7 +146,7 @@ def _parse_header(raw: bytes) -> dict:
         raise ProtocolError("bad_message", f"header is {len(raw)} bytes; the limit is {MAX_HEADER_BYTES}")
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         raise ProtocolError("bad_message", "header is not valid UTF-8 JSON") from None
     if not isinstance(header, dict):
         raise ProtocolError("bad_message", "header must be a JSON object")
@@ -373,7 +373,7 @@ def peek_msg_id(frames: list[bytes]) -> str | None:
     """Best-effort msg_id of a message that failed to decode (so the error reply can name it)."""
     try:
         header = json.loads(bytes(frames[1]).decode("utf-8")) if len(frames) > 1 else None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         return None
     msg_id = header.get("msg_id") if isinstance(header, dict) else None
     return msg_id if isinstance(msg_id, str) and 0 < len(msg_id) <= 64 else None
