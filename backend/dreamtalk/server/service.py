@@ -205,7 +205,13 @@ class Service:
             if not broadcast:
                 self.send(envelope, error_message(error.code, str(error), peek_msg_id(body)))
             return
-        self.handlers.dispatch(envelope, message, user, broadcast)
+        try:
+            self.handlers.dispatch(envelope, message, user, broadcast)
+        except Exception as error:  # a bug in a handler: answer, log, keep serving
+            log_event("handler_failed", 40, exc_info=True, type=message.type)
+            if not broadcast:
+                text = f"server error handling {message.type}: {type(error).__name__}"
+                self.send(envelope, error_message("internal", text, message.msg_id))
 
     def _on_broadcast(self, frames: list[zmq.Frame]) -> None:
         self._on_request(frames, broadcast=True)
