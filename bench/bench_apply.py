@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
+from blender_addon import apply, retarget  # noqa: E402
+
 from dreamtalk.core.arkit import ARKIT_NAMES  # noqa: E402
 from dreamtalk.core.curves import Curves  # noqa: E402
-
-from blender_addon import apply, retarget  # noqa: E402
 
 TARGET_MS = 50.0
 

@@ -28,7 +28,6 @@ def speech(minutes: float):
     """Real espeak-ng speech with its phone timings when available, else the tests' buzz utterance."""
     try:
         from dreamtalk.align.espeak import synthesize
-
         from dreamtalk.corpus.texts import random_sentences
     except ImportError:
         from synthetic_speech import make_utterance

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import zmq
+
 from dreamtalk import engines
 from dreamtalk.core.client import Client, CurveKeys
 from dreamtalk.core.curves import Curves

@@ -31,7 +31,6 @@ def load_real(limit: int):
     """[(audio 16 kHz, phones)] for up to `limit` real utterances, force-aligned with their transcripts."""
     from dreamtalk.align import phones_for
     from dreamtalk.align.real_speech import real_utterances
-
     from dreamtalk.core.audio import prepare_audio
 
     items, failed = [], 0
@@ -92,7 +91,7 @@ def main() -> None:
     items, failed = load_real(args.utterances)
     seconds = sum(len(a) for a, _ in items) / 16000
     lines = [MARK, "", f"Real speech: {len(items)} asterisk-core-sounds-en utterances ({seconds / 60:.1f} min), "
-             f"{failed} the aligner could not handle; phones by pocketsphinx forced alignment with the transcripts.", "",
+             f"{failed} left out because forced alignment failed; phones by pocketsphinx forced alignment with the transcripts.", "",
              "| emotion (intensity 1.0) | p/b/m closure (target >= 95%) | open vs bilabial AUC (>= 0.95) | best lag, frames (within +-2) | corr | bilabials |",
              "|---|---|---|---|---|---|"]
     for name in EMOTIONS:
