@@ -23,7 +23,6 @@ sys.path.insert(0, str(ROOT / "backend"))
 os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="dreamtalk-blender-"))
 
 import bpy  # noqa: E402
-
 from dreamtalk.rig.head import MATERIALS, HeadMesh  # noqa: E402
 from dreamtalk.rig.shapes import HEAD_PIVOT, RigModel, build_model  # noqa: E402
 

@@ -20,9 +20,8 @@ sys.path.insert(0, str(ROOT / "backend"))
 os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="dreamtalk-blender-"))
 
 import bpy  # noqa: E402
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
-
 from dreamtalk.core.arkit import ARKIT_NAMES  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 TILE = 240
 COLUMNS = 9

@@ -16,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from dreamtalk.rig.topology import derive_face
 
 DATA = Path(__file__).resolve().parents[1] / "backend" / "dreamtalk" / "rig" / "data"

@@ -211,7 +211,14 @@ def derive_face(edges: np.ndarray, landmarks: np.ndarray, image_size: tuple[int,
     `landmarks` are MediaPipe's normalised (x, y, z) (z shares x's scale); the image frame is turned
     into the rig frame (X = image right, Y = depth, Z = image up) before the symmetry fit.
     """
-    from .landmarks import CHIN, FOREHEAD, LOWER_LIP_INNER, MOUTH_CORNER_LEFT, MOUTH_CORNER_RIGHT, UPPER_LIP_INNER
+    from .landmarks import (
+        CHIN,
+        FOREHEAD,
+        LOWER_LIP_INNER,
+        MOUTH_CORNER_LEFT,
+        MOUTH_CORNER_RIGHT,
+        UPPER_LIP_INNER,
+    )
 
     width, height = image_size
     points = np.stack([landmarks[:, 0] * width, landmarks[:, 2] * width, -landmarks[:, 1] * height], 1)
