@@ -30,7 +30,7 @@ MESH_NAME, ROOT_NAME = "ARKitHead", "HeadRoot"
 MATERIAL_COLOURS = {  # viewport / base colours, linear RGBA
     "Skin": (0.80, 0.55, 0.45, 1.0), "Sclera": (0.92, 0.90, 0.88, 1.0), "Iris": (0.18, 0.28, 0.42, 1.0),
     "Pupil": (0.01, 0.01, 0.01, 1.0), "Teeth": (0.95, 0.93, 0.85, 1.0), "Tongue": (0.65, 0.25, 0.28, 1.0),
-    "MouthCavity": (0.08, 0.02, 0.02, 1.0),
+    "MouthCavity": (0.08, 0.02, 0.02, 1.0), "Lips": (0.62, 0.30, 0.30, 1.0), "Brows": (0.22, 0.14, 0.09, 1.0),
 }
 
 

@@ -16,14 +16,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .landmarks import LOWER_LIP_INNER, UPPER_LIP_INNER
+from .landmarks import (
+    LEFT_BROW,
+    LOWER_LIP_INNER,
+    LOWER_LIP_OUTER,
+    RIGHT_BROW,
+    UPPER_LIP_INNER,
+    UPPER_LIP_OUTER,
+)
 from .topology import boundary_loops
 
 # Vertex parts.
 FACE, SKULL, EYE_LINING, EYEBALL, UPPER_TEETH, LOWER_TEETH, TONGUE, MOUTH = range(8)
 # Materials (indices into MATERIALS).
-MATERIALS = ("Skin", "Sclera", "Iris", "Pupil", "Teeth", "Tongue", "MouthCavity")
-SKIN, SCLERA, IRIS, PUPIL, TEETH, TONGUE_MAT, CAVITY = range(7)
+MATERIALS = ("Skin", "Sclera", "Iris", "Pupil", "Teeth", "Tongue", "MouthCavity", "Lips", "Brows")
+SKIN, SCLERA, IRIS, PUPIL, TEETH, TONGUE_MAT, CAVITY, LIPS, BROWS = range(9)
 
 HEAD_CENTRE = np.array([0.0, 0.075, 0.012])  # skull ellipsoid centre, metres (origin between eyes)
 HEAD_RADII = np.array([0.074, 0.096, 0.108])
@@ -253,6 +260,30 @@ def _add_eye_lining(b: _Builder, loop: np.ndarray, verts: np.ndarray, centre: np
     b.tris(strip(loop, start + np.arange(len(loop))), SKIN)
 
 
+def _between(face: np.ndarray, low_chain: tuple[int, ...], high_chain: tuple[int, ...]) -> np.ndarray:
+    """Mask of face vertices between two chains (interpolated over X), chain ends included."""
+    def height(chain: tuple[int, ...]) -> np.ndarray:
+        pts = face[list(chain)]
+        order = np.argsort(pts[:, 0])
+        return np.interp(face[:, 0], pts[order, 0], pts[order, 2])
+    xs = face[list(low_chain + high_chain), 0]
+    inside_x = (face[:, 0] >= xs.min() - 1e-6) & (face[:, 0] <= xs.max() + 1e-6)
+    return inside_x & (face[:, 2] >= height(low_chain) - 3e-4) & (face[:, 2] <= height(high_chain) + 3e-4)
+
+
+def face_materials(face: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Skin, with Lips on triangles inside the outer lip line and Brows between the brow chains."""
+    front = face[:, 1] < face[list(UPPER_LIP_OUTER), 1].max() + 1e-6
+    lips = (_between(face, LOWER_LIP_OUTER, UPPER_LIP_INNER) | _between(face, LOWER_LIP_INNER, UPPER_LIP_OUTER)) & front
+    brows = np.zeros(len(face), dtype=bool)
+    for chain in (LEFT_BROW, RIGHT_BROW):
+        brows |= _between(face, chain[5:], chain[:5])
+    material = np.full(len(triangles), SKIN, dtype=np.int32)
+    material[lips[triangles].all(1)] = LIPS
+    material[brows[triangles].all(1)] = BROWS
+    return material
+
+
 def eyeball_centre(verts: np.ndarray, loop: np.ndarray) -> np.ndarray:
     """Eyeball centre behind an eye opening: the cornea apex sits just in front of the opening."""
     centre = verts[loop].mean(0)
@@ -264,7 +295,7 @@ def build_head(face: np.ndarray, triangles: np.ndarray, rings: int = 14) -> Head
     """Assemble the full head around the (468, 3) neutral face and its (F, 3) triangles."""
     b = _Builder()
     b.add(face, FACE)
-    b.tris(triangles, SKIN)
+    b.tris(triangles, face_materials(face, triangles))
     oval, lips, *eyes = boundary_loops(triangles)
     eyes = sorted(eyes, key=lambda loop: -float(face[loop, 0].mean()))  # left (+X) first
     skull = skull_rings(face[oval], rings)
