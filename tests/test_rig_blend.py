@@ -18,7 +18,15 @@ bpy = pytest.importorskip("bpy")
 
 from dreamtalk.core.arkit import ARKIT_NAMES, mirror_name  # noqa: E402
 from dreamtalk.rig import landmarks as lm  # noqa: E402
-from dreamtalk.rig.head import EYEBALL, LOWER_TEETH, MATERIALS, UPPER_TEETH, mirror_vertices  # noqa: E402
+from dreamtalk.rig.head import (
+    EYEBALL,
+    EYEBALL_RADIUS,
+    FACE,
+    LOWER_TEETH,
+    MATERIALS,
+    UPPER_TEETH,
+    mirror_vertices,
+)  # noqa: E402
 from dreamtalk.rig.regions import KEY_REGIONS, region_share, region_table  # noqa: E402
 from dreamtalk.rig.shapes import DATA, HEAD_PIVOT, JAW_PIVOT, build_model  # noqa: E402
 
@@ -187,6 +195,13 @@ def test_blink_closes_the_upper_lid_onto_the_lower(rig) -> None:
             upper = verts[list(up[1:-1])]
             gaps.append(upper[:, 2] - np.interp(upper[:, 0], lower[order, 0], lower[order, 2]))
         assert gaps[0].max() > 0.006 and np.abs(gaps[1]).max() < 0.0005
+        # the lid slides over the eyeball, never through it, at every blink weight
+        part, delta = rig["model"].head.part, rig["deltas"][f"eyeBlink{side}"]
+        lid = np.flatnonzero((part == FACE) & (np.linalg.norm(delta, axis=1) > 1e-4))
+        centre = rig["model"].head.anchors[f"eye_{side.lower()}"]
+        for weight in np.linspace(0, 1, 9):
+            radius = np.linalg.norm(rig["basis"][lid] + weight * delta[lid] - centre, axis=1)
+            assert radius.min() > EYEBALL_RADIUS + 0.0005, weight
 
 
 def _glb(path: Path) -> tuple[dict, np.ndarray]:
