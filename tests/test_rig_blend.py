@@ -12,12 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="dreamtalk-blender-"))
-bpy = pytest.importorskip("bpy")
-
-from dreamtalk.core.arkit import ARKIT_NAMES, mirror_name  # noqa: E402
-from dreamtalk.rig import landmarks as lm  # noqa: E402
+from dreamtalk.core.arkit import ARKIT_NAMES, mirror_name
+from dreamtalk.rig import landmarks as lm
 from dreamtalk.rig.head import (
     EYEBALL,
     EYEBALL_RADIUS,
@@ -26,9 +22,12 @@ from dreamtalk.rig.head import (
     MATERIALS,
     UPPER_TEETH,
     mirror_vertices,
-)  # noqa: E402
-from dreamtalk.rig.regions import KEY_REGIONS, region_share, region_table  # noqa: E402
-from dreamtalk.rig.shapes import DATA, HEAD_PIVOT, JAW_PIVOT, build_model  # noqa: E402
+)
+from dreamtalk.rig.regions import KEY_REGIONS, region_share, region_table
+from dreamtalk.rig.shapes import DATA, HEAD_PIVOT, JAW_PIVOT, build_model
+
+os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="dreamtalk-blender-"))
+bpy = pytest.importorskip("bpy")
 
 ROOT = Path(__file__).resolve().parents[1]
 RIG = ROOT / "rigs"
