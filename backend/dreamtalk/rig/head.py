@@ -125,7 +125,7 @@ def _densify(points: np.ndarray) -> np.ndarray:
     return np.stack([points, mids], 1).reshape(-1, points.shape[1])
 
 
-def skull_rings(oval: np.ndarray, rings: int = 14) -> np.ndarray:
+def skull_rings(oval: np.ndarray, rings: int = 24) -> np.ndarray:
     """(rings, 2n, 3) skin points from just behind the face oval (n, 3) to the neck's bottom ring.
 
     Rings carry twice the oval's vertex count (a path between each pair of oval paths) so the
@@ -291,7 +291,7 @@ def eyeball_centre(verts: np.ndarray, loop: np.ndarray) -> np.ndarray:
     return centre
 
 
-def build_head(face: np.ndarray, triangles: np.ndarray, rings: int = 14) -> HeadMesh:
+def build_head(face: np.ndarray, triangles: np.ndarray, rings: int = 24) -> HeadMesh:
     """Assemble the full head around the (468, 3) neutral face and its (F, 3) triangles."""
     b = _Builder()
     b.add(face, FACE)
