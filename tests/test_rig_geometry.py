@@ -10,7 +10,7 @@ from dreamtalk.core.arkit import ARKIT_NAMES
 from dreamtalk.rig import landmarks as lm
 from dreamtalk.rig.head import mirror_vertices
 from dreamtalk.rig.regions import KEY_REGIONS, region_share, region_table
-from dreamtalk.rig.shapes import DATA, build_model
+from dreamtalk.rig.shapes import DATA, build_model, landmark_blendshapes
 from dreamtalk.rig.topology import boundary_loops, clean_triangles, derive_face, mirror_map
 
 FLIP = np.array([-1.0, 1.0, 1.0])
@@ -124,3 +124,16 @@ def test_whole_head_is_mirror_symmetric_with_face_first() -> None:
     mirror = mirror_vertices(model.head.vertices)
     assert np.array_equal(mirror[: lm.NUM_LANDMARKS], np.load(DATA / "face_neutral.npz")["mirror"])
     assert model.deltas.shape == (52, len(model.head.vertices), 3)
+
+
+def test_landmark_blendshapes_move_landmarks_like_the_rig() -> None:
+    neutral, deltas = landmark_blendshapes()
+    assert neutral.shape == (lm.NUM_LANDMARKS, 3) and deltas.shape == (52, lm.NUM_LANDMARKS, 3)
+    weights = np.zeros(52)
+    weights[ARKIT_NAMES.index("jawOpen")] = 1.0
+    posed = neutral + np.tensordot(weights, deltas, 1)
+    assert posed[lm.CHIN, 2] < neutral[lm.CHIN, 2] - 0.02  # the chin drops
+    assert posed[13, 2] - posed[14, 2] > 0.025  # the lips part
+    np.testing.assert_array_equal(posed[lm.FOREHEAD], neutral[lm.FOREHEAD])
+    blink = deltas[ARKIT_NAMES.index("eyeBlinkLeft")]
+    assert blink[386, 2] < -0.006 and np.abs(blink[159]).max() == 0  # left upper lid only

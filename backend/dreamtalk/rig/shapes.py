@@ -50,28 +50,23 @@ def _mouth_close(f: Fields) -> np.ndarray:
     return -MOUTH_CLOSE_LOWER_SHARE * low[:, None] * jaw + (1 - MOUTH_CLOSE_LOWER_SHARE) * up[:, None] * at_lower
 
 
-def _lips(fn: Callable[[Fields, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> Key:
-    """Adapter: a key written in terms of (fields, upper band, lower band, upper depth, lower depth)."""
-    def key(f: Fields) -> np.ndarray:
-        up, low = f.lip_bands()
-        du, dl = f.lip_depth()
-        return fn(f, up, low, du, dl)
-    return key
-
-
 def _vec(w: np.ndarray, d: tuple[float, float, float]) -> np.ndarray:
     return w[:, None] * np.asarray(d)
 
 
-def _funnel(f: Fields, up: np.ndarray, low: np.ndarray, du: np.ndarray, dl: np.ndarray) -> np.ndarray:
+def _funnel(f: Fields) -> np.ndarray:
+    """Lips forward and rounded: inner lips open, corners drawn towards the midline."""
+    up, low = f.lip_bands()
+    du, dl = f.lip_depth()
     lips = up + low
     d = _vec(lips, (0.0, -0.010, 0.0)) + _vec(up * (1 - du), (0, 0, 0.004)) + _vec(low * (1 - dl), (0, 0, -0.005))
     d[:, 0] -= 0.25 * lips * f.v[:, 0]
     return d
 
 
-def _pucker(f: Fields, up: np.ndarray, low: np.ndarray, du: np.ndarray, dl: np.ndarray) -> np.ndarray:
-    lips = up + low
+def _pucker(f: Fields) -> np.ndarray:
+    """Lips pushed forward and gathered towards the midline, inner line kept closed."""
+    lips = sum(f.lip_bands())
     d = _vec(lips, (0.0, -0.012, 0.0))
     d[:, 0] -= 0.40 * lips * f.v[:, 0]
     return d
@@ -207,8 +202,8 @@ KEYS: dict[str, Key] = {  # left-side and unsided keys; right-side keys are thei
     "jawLeft": _jaw_shift((0.010, 0.0, 0.0)),
     "jawOpen": _jaw_open,
     "mouthClose": _mouth_close,
-    "mouthFunnel": _lips(_funnel),
-    "mouthPucker": _lips(_pucker),
+    "mouthFunnel": _funnel,
+    "mouthPucker": _pucker,
     "mouthLeft": _mouth_side,
     "mouthSmileLeft": _corner_key((0.006, 0.006, 0.010), cheek=0.003),
     "mouthFrownLeft": _corner_key((0.002, 0.0, -0.008)),
@@ -229,7 +224,7 @@ KEYS: dict[str, Key] = {  # left-side and unsided keys; right-side keys are thei
     "noseSneerLeft": _nose_sneer,
     "tongueOut": _tongue_out,
 }
-# Sided rolls/shrugs above are written on the left half and symmetrised (they have no side in ARKit).
+# Unsided keys written on the left half only (the mirror image supplies the right half).
 _HALF_WRITTEN = {"mouthRollLower", "mouthRollUpper", "mouthShrugUpper", "browInnerUp", "cheekPuff"}
 
 
@@ -280,3 +275,14 @@ def build_model() -> RigModel:
     head = build_head(data["vertices"], data["triangles"])
     mirror = mirror_vertices(head.vertices)
     return RigModel(head, ARKIT_NAMES, key_deltas(head, mirror), mirror)
+
+
+def landmark_blendshapes() -> tuple[np.ndarray, np.ndarray]:
+    """Neutral landmarks (468, 3) and per-key landmark displacements (52, 468, 3), metres, ARKit order.
+
+    The rig's first 468 vertices are the MediaPipe face-mesh landmarks, so ARKit weights w (52,)
+    move the landmarks to `neutral + np.tensordot(w, deltas, 1)`, exactly as the rig's face moves.
+    """
+    model = build_model()
+    n = lm.NUM_LANDMARKS
+    return model.head.vertices[:n].copy(), model.deltas[:, :n].copy()

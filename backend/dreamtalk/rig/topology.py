@@ -22,6 +22,15 @@ from collections import defaultdict, deque
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .landmarks import (
+    CHIN,
+    FOREHEAD,
+    LOWER_LIP_INNER,
+    MOUTH_CORNER_LEFT,
+    MOUTH_CORNER_RIGHT,
+    UPPER_LIP_INNER,
+)
+
 IPD_METRES = 0.063  # adult mean inter-pupillary distance (Dodgson 2004: 63 mm)
 LIP_GAP_METRES = 0.0004  # neutral inner-lip gap so the lips touch without crossing
 
@@ -211,15 +220,6 @@ def derive_face(edges: np.ndarray, landmarks: np.ndarray, image_size: tuple[int,
     `landmarks` are MediaPipe's normalised (x, y, z) (z shares x's scale); the image frame is turned
     into the rig frame (X = image right, Y = depth, Z = image up) before the symmetry fit.
     """
-    from .landmarks import (
-        CHIN,
-        FOREHEAD,
-        LOWER_LIP_INNER,
-        MOUTH_CORNER_LEFT,
-        MOUTH_CORNER_RIGHT,
-        UPPER_LIP_INNER,
-    )
-
     width, height = image_size
     points = np.stack([landmarks[:, 0] * width, landmarks[:, 2] * width, -landmarks[:, 1] * height], 1)
     triangles = clean_triangles(edges, points, np.array([0.0, -1.0, 0.0]))
