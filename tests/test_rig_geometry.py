@@ -137,3 +137,15 @@ def test_landmark_blendshapes_move_landmarks_like_the_rig() -> None:
     np.testing.assert_array_equal(posed[lm.FOREHEAD], neutral[lm.FOREHEAD])
     blink = deltas[ARKIT_NAMES.index("eyeBlinkLeft")]
     assert blink[386, 2] < -0.006 and np.abs(blink[159]).max() == 0  # left upper lid only
+
+
+def test_whole_head_is_one_consistently_oriented_surface_set() -> None:
+    head = build_model().head
+    faces, verts = head.faces, head.vertices
+    directed = Counter((int(f[i]), int(f[(i + 1) % 3])) for f in faces for i in range(3))
+    assert max(directed.values()) == 1  # every part oriented consistently, also across the seams
+    # open only at the neck's bottom ring and at the two eyelid linings' inner rims
+    assert [len(loop) for loop in boundary_loops(faces)] == [72, 16, 16]
+    area = np.linalg.norm(np.cross(verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]]), axis=1)
+    assert area.min() / 2 > 1e-8  # no degenerate triangle (0.01 mm^2)
+    assert np.array_equal(np.unique(faces), np.arange(len(verts)))  # no stray vertex

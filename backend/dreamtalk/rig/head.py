@@ -24,7 +24,7 @@ from .landmarks import (
     UPPER_LIP_INNER,
     UPPER_LIP_OUTER,
 )
-from .topology import boundary_loops
+from .topology import boundary_loops, orient_faces
 
 # Vertex parts.
 FACE, SKULL, EYE_LINING, EYEBALL, UPPER_TEETH, LOWER_TEETH, TONGUE, MOUTH = range(8)
@@ -132,7 +132,7 @@ def skull_rings(oval: np.ndarray, rings: int = 24) -> np.ndarray:
     crown, which the few forehead paths fan out over, stays round.
     """
     centre_z = 0.5 * (oval[:, 2].max() + oval[:, 2].min())
-    unit = _densify(np.stack([oval[:, 0], oval[:, 2] - centre_z], 1))  # circular mean for midpoints
+    unit = _densify(np.stack([oval[:, 0], oval[:, 2] - centre_z], 1))  # in-between paths aim between neighbours
     alpha = np.arctan2(unit[:, 1], unit[:, 0])
     neck = np.stack([NECK_RADII[0] * np.cos(alpha), NECK_AXIS_Y + NECK_RADII[1] * np.sin(alpha),
                      np.full_like(alpha, NECK_BOTTOM_Z)], 1)
@@ -170,6 +170,14 @@ def _orient_outward(faces: np.ndarray, verts: np.ndarray, centre: np.ndarray) ->
     return faces if float((normals * out).sum()) >= 0 else faces[:, [0, 2, 1]]
 
 
+def _orient_closed(faces: np.ndarray, b: _Builder) -> np.ndarray:
+    """Consistent, outward-facing orientation for a closed part (breadth-first, then centroid test)."""
+    verts = np.concatenate(b.verts)
+    tris = {tuple(sorted(int(i) for i in f)) for f in faces}
+    oriented = orient_faces(tris, verts, np.array([0.0, -1.0, 0.0]))
+    return _orient_outward(oriented, verts, verts[np.unique(faces)].mean(0))
+
+
 def sphere(centre: np.ndarray, radii: np.ndarray, polar_deg: np.ndarray, segments: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """UV sphere with its poles on -Y (front) and +Y: vertices, triangles, band index per face.
 
@@ -182,13 +190,13 @@ def sphere(centre: np.ndarray, radii: np.ndarray, polar_deg: np.ndarray, segment
     verts = np.concatenate([[[0.0, -1.0, 0.0]], rings.reshape(-1, 3), [[0.0, 1.0, 0.0]]]) * radii + centre
     idx = 1 + np.arange(len(polar_deg) * segments).reshape(len(polar_deg), segments)
     seg = np.arange(segments)
-    faces = [np.stack([np.zeros(segments, int), idx[0, (seg + 1) % segments], idx[0, seg]], 1)]
+    faces = [np.stack([np.zeros(segments, int), idx[0, seg], idx[0, (seg + 1) % segments]], 1)]
     bands = [np.zeros(segments, int)]
     for r in range(len(polar_deg) - 1):
         faces.append(strip(idx[r], idx[r + 1])[:, ::-1])
         bands.append(np.full(2 * segments, r + 1))
     last = len(verts) - 1
-    faces.append(np.stack([np.full(segments, last), idx[-1, seg], idx[-1, (seg + 1) % segments]], 1))
+    faces.append(np.stack([np.full(segments, last), idx[-1, (seg + 1) % segments], idx[-1, seg]], 1))
     bands.append(np.full(segments, len(polar_deg)))
     return verts, np.concatenate(faces), np.concatenate(bands)
 
@@ -219,7 +227,7 @@ def _add_teeth(b: _Builder, mouth: np.ndarray, upper: bool) -> None:
     sec = start + np.arange(len(x) * 4).reshape(len(x), 4)
     faces = [strip(sec[i], sec[i + 1]) for i in range(len(x) - 1)]
     faces += [sec[0][[0, 1, 2]][None], sec[0][[0, 2, 3]][None], sec[-1][[0, 2, 1]][None], sec[-1][[0, 3, 2]][None]]
-    b.tris(np.concatenate(faces), TEETH)
+    b.tris(_orient_closed(np.concatenate(faces), b), TEETH)
 
 
 def _add_tongue(b: _Builder, mouth: np.ndarray) -> None:
@@ -247,17 +255,17 @@ def _add_mouth_bag(b: _Builder, lips: np.ndarray, verts: np.ndarray, mouth: np.n
         ring = np.stack([rx * np.cos(angle), verts[lips, 1] + depth, mouth[2] + dz + rz * np.sin(angle)], 1)
         start = b.add(ring, MOUTH, leader=lips, follow=np.full(n, w))
         cur = start + np.arange(n)
-        b.tris(strip(prev, cur), CAVITY)
+        b.tris(strip(prev, cur)[:, ::-1], CAVITY)  # against the lips' boundary direction
         prev = cur
     back = b.add(np.array([[0.0, mouth[1] + 0.066, mouth[2] - 0.003]]), MOUTH)
-    b.tris(np.stack([prev, np.roll(prev, -1), np.full(n, back)], 1), CAVITY)
+    b.tris(np.stack([np.roll(prev, -1), prev, np.full(n, back)], 1), CAVITY)
 
 
 def _add_eye_lining(b: _Builder, loop: np.ndarray, verts: np.ndarray, centre: np.ndarray) -> None:
     """A lid-thickness ring tucked from the eye opening towards the eyeball centre."""
     inset = verts[loop] + 0.45 * (centre - verts[loop])
     start = b.add(inset, EYE_LINING, leader=loop, follow=np.ones(len(loop)))
-    b.tris(strip(loop, start + np.arange(len(loop))), SKIN)
+    b.tris(strip(loop, start + np.arange(len(loop)))[:, ::-1], SKIN)  # against the lid boundary
 
 
 def _between(face: np.ndarray, low_chain: tuple[int, ...], high_chain: tuple[int, ...]) -> np.ndarray:
