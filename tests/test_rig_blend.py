@@ -222,3 +222,15 @@ def test_build_reproduces_the_committed_glb(tmp_path: Path) -> None:
     b = committed[1][: len(committed[1]) // 4 * 4].view(np.float32)
     np.testing.assert_allclose(a, b, atol=1e-6, rtol=1e-5, equal_nan=True)
     assert (tmp_path / "arkit_head.blend").stat().st_size < 5e6
+
+
+def test_committed_glb_imports_with_all_morph_targets(rig) -> None:
+    before = set(bpy.data.objects)
+    bpy.ops.import_scene.gltf(filepath=str(RIG / "arkit_head.glb"))
+    new = [o for o in bpy.data.objects if o not in before]
+    meshes = [o for o in new if o.type == "MESH"]
+    assert len(meshes) == 1 and meshes[0].name.startswith("ARKitHead")  # ".001" beside the open .blend
+    head = meshes[0]
+    assert [b.name for b in head.data.shape_keys.key_blocks][1:] == list(ARKIT_NAMES)
+    assert len(head.data.vertices) >= len(rig["basis"])  # the importer may split seams, never merge
+    assert any(o.name.startswith("HeadRoot") for o in new)
