@@ -5,7 +5,8 @@
 Geometry comes from `dreamtalk.rig` (pure numpy, from the committed face data); this script only turns
 it into Blender data: the mesh object `ARKitHead` (shape keys `Basis` + the 52 ARKit names in Apple's
 order, one material per part) parented to the empty `HeadRoot` that head pose rotates.
-Works with Blender 4.2 LTS to 5.x (tested with bpy 5.0.1).
+Works with Blender 4.2 LTS to 5.x (tested with bpy 4.2.23 and 5.0.1). The committed .blend is written
+by bpy 4.2: Blender 5 writes a new file header that 4.2-4.4 cannot read.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def add_shape_keys(obj: bpy.types.Object, model: RigModel) -> None:
         key = obj.shape_key_add(name=name, from_mix=False)
         key.data.foreach_set("co", (model.head.vertices + delta).astype(np.float32).ravel())
         key.slider_min, key.slider_max = 0.0, 1.0
+        key.value = 0.0  # Blender 5 starts new keys at 1.0; the rig must load neutral
 
 
 def add_head_root(obj: bpy.types.Object) -> bpy.types.Object:
@@ -113,6 +115,9 @@ def main() -> None:
     args = parser.parse_args()
     for path in build(args.out_dir):
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    if bpy.app.version[:2] != (4, 2):
+        print(f"note: this .blend is written by Blender {bpy.app.version_string}; the committed one is written "
+              "by bpy 4.2 so that Blender 4.2 LTS to 5.x all open it (see docs/rig.md)")
 
 
 if __name__ == "__main__":

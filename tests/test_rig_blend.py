@@ -48,7 +48,8 @@ def rig() -> dict:
         coords[block.name] = co.reshape(n, 3).astype(np.float64)
     faces = np.array([p.vertices[:] for p in obj.data.polygons])
     root = bpy.data.objects["HeadRoot"]
-    return {"names": [b.name for b in blocks], "basis": coords["Basis"], "faces": faces,
+    return {"names": [b.name for b in blocks], "file_version": tuple(bpy.data.version),
+            "values": [b.value for b in blocks[1:]], "basis": coords["Basis"], "faces": faces,
             "deltas": {k: v - coords["Basis"] for k, v in coords.items() if k != "Basis"},
             "parent": obj.parent.name if obj.parent else None, "root_location": tuple(root.location),
             "root_mode": root.rotation_mode, "model": build_model()}
@@ -56,6 +57,16 @@ def rig() -> dict:
 
 def test_shape_keys_are_the_52_arkit_names_in_apple_order(rig) -> None:
     assert rig["names"] == ["Basis", *ARKIT_NAMES]
+
+
+def test_rig_loads_neutral(rig) -> None:
+    assert rig["values"] == [0.0] * 52
+
+
+def test_committed_blend_opens_in_blender_4_2_lts(rig) -> None:
+    # Blender 5 writes a new .blend header that 4.2-4.4 cannot read: the committed file is written
+    # by bpy 4.2 (see docs/rig.md), which every version from 4.2 LTS to 5.x opens.
+    assert rig["file_version"][:2] == (4, 2)
 
 
 def test_first_468_vertices_are_the_landmarks_in_order(rig) -> None:
@@ -216,8 +227,16 @@ def test_build_reproduces_the_committed_glb(tmp_path: Path) -> None:
     ours, committed = _glb(tmp_path / "arkit_head.glb"), _glb(RIG / "arkit_head.glb")
     mesh = ours[0]["meshes"][0]
     assert mesh["extras"]["targetNames"] == list(ARKIT_NAMES)
+    assert mesh.get("weights", [0] * 52) == [0] * 52  # a glTF viewer shows the neutral face
+    assert committed[0]["meshes"][0].get("weights", [0] * 52) == [0] * 52
     assert {m["name"] for m in ours[0]["materials"]} == set(MATERIALS)
-    assert [n["name"] for n in ours[0]["nodes"]] == [n["name"] for n in committed[0]["nodes"]]
+    strip = ("asset", "accessors")  # exporter version string; accessor min/max floats are compared below
+    assert {k: v for k, v in ours[0].items() if k not in strip} == {
+        k: v for k, v in committed[0].items() if k not in strip}
+    for x, y in zip(ours[0]["accessors"], committed[0]["accessors"], strict=True):
+        assert {k: v for k, v in x.items() if k not in ("min", "max")} == {
+            k: v for k, v in y.items() if k not in ("min", "max")}
+        np.testing.assert_allclose(x.get("min", []), y.get("min", []), atol=1e-6)
     a = ours[1][: len(ours[1]) // 4 * 4].view(np.float32)
     b = committed[1][: len(committed[1]) // 4 * 4].view(np.float32)
     np.testing.assert_allclose(a, b, atol=1e-6, rtol=1e-5, equal_nan=True)
