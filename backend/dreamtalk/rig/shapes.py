@@ -2,7 +2,7 @@
 
 Each "left" key is a closed-form field (see `fields.py`); its right twin is its exact mirror image
 (d_R[v] = S d_L[mirror(v)], S = diag(-1, 1, 1)), and keys without a side are symmetrised the same way.
-Magnitudes follow Apple's ARKit reference images at 1.0 (FACS action units at full intensity):
+Magnitudes were set by eye against Apple's ARKit reference images at 1.0 (full-intensity FACS units):
 jawOpen rotates the mandible 23 degrees about the jaw pivot, eyeBlink brings the upper lid margin
 onto the lower one, mouthClose undoes 60 % of the jaw's lip opening on the lower lip and brings the
 upper lip down by the remaining 40 %, so jawOpen + mouthClose shuts the lips with the jaw open.
