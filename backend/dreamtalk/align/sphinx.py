@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 
 import numpy as np
 
@@ -24,7 +23,6 @@ RATE = 16000  # Hz: the en-us acoustic model's rate
 PAD = 0.3  # s of padding on each side
 FRAME = 0.01  # s: pocketsphinx frame length
 log = logging.getLogger(__name__)
-_local = threading.local()
 
 
 def _model_dir() -> str:
@@ -34,20 +32,17 @@ def _model_dir() -> str:
 
 
 def _decoder(kind: str):
-    """A per-thread decoder: 'align' (dictionary, forced alignment) or 'phones' (allphone)."""
+    """A fresh decoder: 'align' (dictionary, forced alignment) or 'phones' (allphone).
+
+    Fresh on every call (~0.2 s): a reused pocketsphinx decoder keeps state from its first utterance,
+    so the same audio could get different phones on a later call; results must be reproducible."""
     from pocketsphinx import Decoder
 
-    cache = getattr(_local, "decoders", None)
-    if cache is None:
-        cache = _local.decoders = {}
-    if kind not in cache:
-        if kind == "phones":
-            lm = os.path.join(_model_dir(), "en-us-phone.lm.bin")
-            cache[kind] = Decoder(samprate=RATE, allphone=lm, lm=None, lw=2.0, beam=1e-20,
-                                  pbeam=1e-20, loglevel="FATAL")
-        else:
-            cache[kind] = Decoder(samprate=RATE, bestpath=False, loglevel="FATAL")
-    return cache[kind]
+    if kind == "phones":
+        lm = os.path.join(_model_dir(), "en-us-phone.lm.bin")
+        return Decoder(samprate=RATE, allphone=lm, lm=None, lw=2.0, beam=1e-20, pbeam=1e-20,
+                       loglevel="FATAL")
+    return Decoder(samprate=RATE, bestpath=False, loglevel="FATAL")
 
 
 def _pcm(audio: np.ndarray) -> bytes:
@@ -82,19 +77,10 @@ def _ensure_words(decoder, words: list[str]) -> None:
 
 
 def forced_alignment(audio16: np.ndarray, transcript: str) -> list[PhoneSegment]:
-    """Two-pass forced alignment of 16 kHz audio to `transcript` (retried once on a fresh decoder:
-    a reused pocketsphinx decoder sometimes fails to end an utterance that a new one aligns)."""
+    """Two-pass forced alignment of 16 kHz audio to `transcript`."""
     words = transcript_words(transcript)
     if not words:
         raise InputError("the transcript has no words")
-    try:
-        return _forced_alignment(audio16, words)
-    except RuntimeError:
-        _local.decoders.pop("align", None)
-        return _forced_alignment(audio16, words)
-
-
-def _forced_alignment(audio16: np.ndarray, words: list[str]) -> list[PhoneSegment]:
     decoder = _decoder("align")
     _ensure_words(decoder, words)
     pcm = _pcm(audio16)
