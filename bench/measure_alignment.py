@@ -14,22 +14,11 @@ import numpy as np
 
 from dreamtalk.align import SILENCE
 from dreamtalk.align.espeak import synthesize
+from dreamtalk.align.phones import boundary_errors
 from dreamtalk.align.sphinx import align
 from dreamtalk.corpus.texts import random_sentences
 
 VOICES = ("en-us+m3", "en-us+f3", "en+m1", "en-us+f5")
-
-
-def boundary_errors(truth, got) -> list[float]:
-    """|start difference| of phones matched in order by identity (greedy, look-ahead 3)."""
-    errors, j = [], 0
-    for p in truth:
-        for k in range(j, min(j + 3, len(got))):
-            if got[k].phone == p.phone:
-                errors.append(abs(got[k].start - p.start))
-                j = k + 1
-                break
-    return errors
 
 
 def edit_distance(a: list[str], b: list[str]) -> int:

@@ -5,7 +5,7 @@ import pytest
 
 from dreamtalk.align import ARPABET, SILENCE, PhoneSegment, phones_for
 from dreamtalk.align.espeak import ESPEAK_TO_ARPABET, synthesize, to_arpabet
-from dreamtalk.align.phones import tidy
+from dreamtalk.align.phones import boundary_errors, tidy
 from dreamtalk.align.sphinx import transcript_words
 from dreamtalk.core.errors import InputError
 
@@ -65,22 +65,10 @@ def test_forced_alignment_agrees_with_espeak_timings(speech):
     aligned = phones_for(speech.audio, speech.sample_rate, PANGRAMS)
     truth = [p for p in speech.phones if p.phone != SILENCE]
     got = [p for p in aligned if p.phone != SILENCE]
-    errors = _boundary_errors(truth, got)
+    errors = np.array(boundary_errors(truth, got))
     assert len(errors) > 0.6 * len(truth)
     assert np.median(errors) < 0.03, np.median(errors)
     assert np.percentile(errors, 90) < 0.08
-
-
-def _boundary_errors(truth, got):
-    """|start difference| for phones matched in order by identity (greedy, small look-ahead)."""
-    errors, j = [], 0
-    for p in truth:
-        for k in range(j, min(j + 3, len(got))):
-            if got[k].phone == p.phone:
-                errors.append(abs(got[k].start - p.start))
-                j = k + 1
-                break
-    return np.array(errors)
 
 
 def test_phone_recognition_without_transcript(speech):

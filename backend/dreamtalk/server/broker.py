@@ -14,7 +14,6 @@ cancel or heartbeat reaches whichever worker runs the job while bulk data is not
 
 from __future__ import annotations
 
-import signal
 import threading
 import uuid
 
@@ -23,6 +22,7 @@ import zmq
 from .config import ServerConfig
 from .logs import log_event
 from .security import check_bind, make_curve_server, start_authenticator
+from .signals import run_until_signalled
 
 
 class Broker:
@@ -105,10 +105,5 @@ class Broker:
         log_event("broker_stopped")
 
     def serve_forever(self) -> int:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: self._stop.set())
-        self.start()
-        while not self._stop.wait(0.5):
-            pass
-        self.stop()
+        run_until_signalled(self.start, self._stop, self.stop)
         return 0

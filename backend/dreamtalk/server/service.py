@@ -9,7 +9,6 @@ cancels jobs whose client is gone (ROUTER_MANDATORY send failure or no heartbeat
 from __future__ import annotations
 
 import importlib
-import signal
 import threading
 import uuid
 
@@ -25,6 +24,7 @@ from .jobs import JobTable
 from .logs import log_event, now
 from .pool import WorkerPool
 from .security import check_bind, make_curve_client, make_curve_server, start_authenticator
+from .signals import run_until_signalled
 
 _DRAIN = 64  # messages handled per socket per poll round, so no socket starves the others
 
@@ -71,12 +71,7 @@ class Service:
 
     def serve_forever(self) -> int:
         """Start, then block until SIGINT/SIGTERM; returns an exit status."""
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: self._stop.set())
-        self.start()
-        while not self._stop.wait(0.5):
-            pass
-        self.stop()
+        run_until_signalled(self.start, self._stop, self.stop)
         log_event("service_stopped", **self.table.stats())
         return 0
 
