@@ -45,7 +45,8 @@ def test_every_emitted_phoneme_maps_to_arpabet(speech):
 def test_known_words_give_known_phones():
     phones = [p.phone for p in synthesize("mob", voice="en-us").phones if p.phone != SILENCE]
     assert phones == ["M", "AA", "B"]
-    assert to_arpabet("'aI") == "AY" and to_arpabet("_:") == SILENCE and to_arpabet("tS") == "CH"
+    assert to_arpabet("'aI") == ("AY",) and to_arpabet("_:") == (SILENCE,) and to_arpabet("tS") == ("CH",)
+    assert to_arpabet("A@") == ("AA", "R") and to_arpabet("@L") == ("AH", "L")
 
 
 def test_voices_and_prosody_parameters():
