@@ -202,12 +202,14 @@ def _split(phones: tuple[str, ...], start: float, end: float) -> list[PhoneSegme
 
 def _segments(events: list[tuple[int, str]], rate: int, length: int) -> list[PhoneSegment]:
     """Phone segments from (sample, mnemonic) events: each phone lasts until the next event."""
-    kept = [(s, n) for s, n in events if clean_mnemonic(n) not in _MODIFIERS]
+    kept = [(s, to_arpabet(n)) for s, n in events if clean_mnemonic(n) not in _MODIFIERS]
     segments: list[PhoneSegment] = []
-    for i, (sample, name) in enumerate(kept):
+    for i, (sample, phones) in enumerate(kept):
         end = kept[i + 1][0] if i + 1 < len(kept) else length
+        if len(phones) == 2 and i + 1 < len(kept) and kept[i + 1][1][0] == phones[1]:
+            phones = phones[:1]  # 'U@' + linking 'r': one R, not two
         if end > sample:
-            segments += _split(to_arpabet(name), sample / rate, end / rate)
+            segments += _split(phones, sample / rate, end / rate)
     return tidy(segments, length / rate)
 
 
