@@ -95,7 +95,7 @@ def to_arpabet(name: str) -> tuple[str, ...]:
     if clean not in _WARNED:
         _WARNED.add(clean)
         log.warning("espeak phoneme %r has no ARPAbet entry; approximated", clean)
-    return ("AH",) if trimmed[:1] in "aeiouAEIOU@03V" else (SILENCE,)
+    return ("AH",) if trimmed[:1] in "aeiouyAEIOUY@0123V" else (SILENCE,)
 
 
 class _Espeak:
