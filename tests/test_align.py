@@ -112,7 +112,23 @@ def test_bad_audio(audio, message):
 
 
 def test_transcript_words():
-    assert transcript_words("Dial 42, then press #!  It's done.") == ["dial", "four", "two", "then", "press", "it's", "done"]
+    assert transcript_words("Dial 42, then press #!  It's Café 'done'.") == [
+        "dial", "42", "then", "press", "it's", "cafe", "done"]
+
+
+def test_numbers_align_with_espeak_number_reading():
+    s = synthesize("Dial 500 to reach the café, then 28.8 more")
+    aligned = phones_for(s.audio, s.sample_rate, "Dial 500 to reach the café, then 28.8 more")
+    errors = boundary_errors(s.phones, aligned)
+    assert len(errors) > 0.8 * sum(p.phone != SILENCE for p in s.phones)
+    assert np.median(errors) < 0.03
+
+
+def test_unpronounceable_transcript_falls_back_to_recognition(caplog):
+    s = synthesize("Hello there, my friend")
+    phones = phones_for(s.audio, s.sample_rate, "### ... !!!")
+    assert "recognising phones instead" in caplog.text
+    assert phones[-1].end == pytest.approx(s.duration, abs=0.02) and any(p.phone != SILENCE for p in phones)
 
 
 def test_tidy_fills_gaps_and_merges_silence():
@@ -154,11 +170,11 @@ def _spectrum(audio):
 
 
 def _same_speech(a, b) -> bool:
-    """Same phones within 2 ms. espeak-ng is not bit-reproducible between calls (wavegen state carries
-    over: a few samples of the previous utterance, boundaries shift < 1 ms), so audio is not compared."""
+    """Same phones, boundaries within 30 ms. espeak-ng is not bit-reproducible between calls in one process
+    (internal state drifts: sample counts differ by a few samples to ~20 ms), so audio is not compared."""
     return ([p.phone for p in a.phones] == [p.phone for p in b.phones]
-            and max(abs(p.start - q.start) for p, q in zip(a.phones, b.phones)) < 0.002
-            and abs(a.duration - b.duration) < 0.01)
+            and max(abs(p.start - q.start) for p, q in zip(a.phones, b.phones)) < 0.03
+            and abs(a.duration - b.duration) < 0.03)
 
 
 def test_synthesis_is_thread_safe():
