@@ -43,9 +43,11 @@ def lexicon_per(words: list[str]) -> float:
 def espeak_audio(count: int) -> dict[str, float]:
     """Forced alignment and phone recognition against espeak's exact timings."""
     rng = np.random.default_rng(7)
-    fa_err, pr_err, pers, seconds, fa_time, pr_time = [], [], [], 0.0, 0.0, 0.0
+    fa_err, pr_err, pers, seconds, fa_time, pr_time, synth_time = [], [], [], 0.0, 0.0, 0.0, 0.0
     for i, text in enumerate(random_sentences(rng, count)):
+        t = time.perf_counter()
         s = synthesize(text, variant=VOICES[i % len(VOICES)], rate=int(rng.integers(140, 210)))
+        synth_time += time.perf_counter() - t
         audio, _ = prepare_audio(s.audio, s.sample_rate, RATE)
         seconds += s.duration
         t0 = time.perf_counter()
@@ -62,7 +64,8 @@ def espeak_audio(count: int) -> dict[str, float]:
             "fa_p90_ms": 1000 * np.percentile(fa, 90), "fa_within_20": float(np.mean(fa <= 0.02)),
             "fa_within_40": float(np.mean(fa <= 0.04)), "pr_per": float(np.mean(pers)),
             "pr_median_ms": 1000 * np.median(pr), "pr_p90_ms": 1000 * np.percentile(pr, 90),
-            "fa_rtf": fa_time / seconds, "pr_rtf": pr_time / seconds}
+            "fa_rtf": fa_time / seconds, "pr_rtf": pr_time / seconds, "synth_rtf": synth_time / seconds,
+            "synth_ms": 1000 * synth_time / count}
 
 
 def real_speech(count: int) -> dict[str, float]:
@@ -117,7 +120,9 @@ def report(lex_common: float, lex_random: float, n_common: int, n_random: int, e
         f"| compute per second of audio: forced alignment (espeak / real) | {es['fa_rtf']:.3f} s / "
         f"{real['fa_rtf']:.3f} s |",
         f"| compute per second of audio: phone recognition (espeak / real) | {es['pr_rtf']:.3f} s / "
-        f"{real['pr_rtf']:.3f} s |", "",
+        f"{real['pr_rtf']:.3f} s |",
+        f"| compute per second of audio: espeak synthesis with phones | {es['synth_rtf']:.4f} s "
+        f"({es['synth_ms']:.1f} ms per sentence) |", "",
     ])
 
 
