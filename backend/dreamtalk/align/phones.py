@@ -24,6 +24,15 @@ class PhoneSegment:
         return self.end - self.start
 
 
+@dataclass(frozen=True)
+class WordSegment:
+    """One word of a transcript, spoken from `start` to `end` seconds."""
+
+    word: str
+    start: float
+    end: float
+
+
 def normalise(phone: str) -> str:
     """'AH0' -> 'AH', 'sil'/'+NSN+' -> 'SIL'; anything outside ARPAbet counts as silence."""
     base = phone.strip().upper().rstrip("012")
@@ -54,17 +63,3 @@ def _append(out: list[PhoneSegment], seg: PhoneSegment) -> None:
         out[-1] = PhoneSegment(SILENCE, out[-1].start, seg.end)
     else:
         out.append(seg)
-
-
-def boundary_errors(truth: list[PhoneSegment], got: list[PhoneSegment], look_ahead: int = 3) -> list[float]:
-    """|start difference| in seconds of phones matched in order by identity (greedy, small look-ahead).
-
-    Used to score an aligner against known timings (espeak-ng's own events)."""
-    errors, j = [], 0
-    for phone in truth:
-        for k in range(j, min(j + look_ahead, len(got))):
-            if got[k].phone == phone.phone:
-                errors.append(abs(got[k].start - phone.start))
-                j = k + 1
-                break
-    return errors
