@@ -37,19 +37,19 @@ class BuildConfig:
     workers: int = 2  # parallel processes
     real: bool = True  # add real transcribed speech (Debian asterisk-core-sounds-en) when installed
     real_limit: int | None = None  # at most this many real utterances (None: all)
+    shard_size: int = SHARD_SIZE  # utterances per synthesized shard (part of the corpus identity)
 
 
 def synth_item(seed: int, shard: int, index: int) -> store.Item:
     """Utterance `index` of synthesized shard `shard`: random sentence, speaker, emotion, prosody."""
-    from ..align.espeak import synthesize
     from ..procedural.engine import animate
+    from .speech import fresh_synthesize
 
     rng = np.random.default_rng([seed, shard, index])
     emotion, level, intensity = sample_emotion(rng)
     voice = sample_voice(rng, emotion, intensity)
     text = with_ending(random_sentence(rng), emotion, rng)
-    speech = synthesize(text, voice=voice.voice, rate=voice.rate, pitch=voice.pitch,
-                        pitch_range=voice.pitch_range, amplitude=voice.amplitude)
+    speech = fresh_synthesize(text, voice)
     audio, phones = _to_corpus_rate(speech.audio, speech.sample_rate), list(speech.phones)
     label_seed = int(rng.integers(2**31))
     curves = animate(audio, store.SAMPLE_RATE, phones, store.FPS, [EmotionKey(0.0, emotion, intensity)],
@@ -68,13 +68,13 @@ def _to_corpus_rate(audio: np.ndarray, rate: int) -> np.ndarray:
     return audio if rate == store.SAMPLE_RATE else resample(audio, rate, store.SAMPLE_RATE)
 
 
-def build_synth_shard(root: str, seed: int, shard: int) -> float:
+def build_synth_shard(root: str, seed: int, shard: int, size: int = SHARD_SIZE) -> float:
     """Build (or reuse) synthesized shard `shard`; return its seconds of audio."""
     name = f"syn-{shard:05d}"
     if name in store.shard_names(Path(root)):
         records = store.read_records(Path(root), name)
     else:
-        records = store.write_shard(Path(root), name, [synth_item(seed, shard, i) for i in range(SHARD_SIZE)])
+        records = store.write_shard(Path(root), name, [synth_item(seed, shard, i) for i in range(size)])
     return sum(r["num_samples"] for r in records) / store.SAMPLE_RATE
 
 
@@ -86,7 +86,7 @@ def _build_synth(root: Path, cfg: BuildConfig, progress: Callable[[str, float], 
     try:
         while total < target:
             batch = list(range(shard, shard + max(1, cfg.workers) * 2))
-            args = [(str(root), cfg.seed, k) for k in batch]
+            args = [(str(root), cfg.seed, k, cfg.shard_size) for k in batch]
             seconds = pool.starmap(build_synth_shard, args) if pool else [build_synth_shard(*a) for a in args]
             for k, s in zip(batch, seconds):
                 if total < target:
@@ -111,7 +111,8 @@ def build(out: str | Path, cfg: BuildConfig, progress: Callable[[str, float], No
         raise InputError("--hours must be positive")
     _check_resume(root, cfg)
     root.mkdir(parents=True, exist_ok=True)
-    store.write_header(root, {"seed": cfg.seed, "hours": cfg.hours, "labels": LABELER})
+    store.write_header(root, {"seed": cfg.seed, "hours": cfg.hours, "shard_size": cfg.shard_size,
+                              "labels": LABELER, "real": cfg.real})
     shards = _build_synth(root, cfg, progress)
     real = 0
     if cfg.real:
@@ -132,9 +133,10 @@ def _check_resume(root: Path, cfg: BuildConfig) -> None:
         if any(root.iterdir()):
             raise InputError(f"{root} is not empty and not a corpus; choose a new folder")
         return
-    seed = store.Corpus(root).header.get("seed")
-    if seed != cfg.seed:
-        raise InputError(f"{root} was built with --seed {seed}; resume with the same seed or use a new folder")
+    header = store.Corpus(root).header
+    if header.get("seed") != cfg.seed or header.get("shard_size", SHARD_SIZE) != cfg.shard_size:
+        raise InputError(f"{root} was built with --seed {header.get('seed')}; resume with the same seed "
+                         "or use a new folder")
 
 
 def summary(corpus: store.Corpus) -> dict:

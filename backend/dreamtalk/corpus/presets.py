@@ -91,8 +91,8 @@ def preset_from_curves(curves_path: str | Path, name: str, emotion: str = "neutr
 def builtin_preset(emotion: str, level: int) -> Preset:
     """The built-in clip for `emotion` at MEAD-like `level`: espeak-ng speech with the emotion's prosody,
     animated by the procedural engine (seeded), cut to CLIP_SECONDS."""
-    from ..align.espeak import synthesize
     from ..procedural.engine import animate
+    from .speech import fresh_synthesize
 
     low, high = LEVELS[level]
     intensity = round((low + high) / 2, 3)
@@ -100,8 +100,7 @@ def builtin_preset(emotion: str, level: int) -> Preset:
     weight = 0.0 if emotion == "neutral" else intensity
     voice = VoiceSettings(*PRESET_VOICE, int(175 * (1 + (rate_f - 1) * weight)), int(50 + pitch_off * weight),
                           int(50 * (1 + (range_f - 1) * weight)), int(100 * (1 + (amp_f - 1) * weight)))
-    speech = synthesize(PRESET_TEXT, voice=voice.voice, rate=voice.rate, pitch=voice.pitch,
-                        pitch_range=voice.pitch_range, amplitude=voice.amplitude)
+    speech = fresh_synthesize(PRESET_TEXT, voice)
     audio = np.asarray(speech.audio, np.float32)
     curves = animate(audio, speech.sample_rate, list(speech.phones), 25.0, [EmotionKey(0.0, emotion, intensity)],
                      seed=100 + 10 * EMOTIONS.index(emotion) + level)

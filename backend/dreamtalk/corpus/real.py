@@ -47,10 +47,10 @@ def _stable_seed(name: str) -> int:
 
 
 def _prompts(limit: int | None) -> list[tuple[str, np.ndarray, int, str]]:
-    from ..align import real_utterances
+    from ..align.real_speech import real_utterances
 
     chosen = []
-    for name, audio, rate, transcript in real_utterances():
+    for name, audio, rate, transcript in real_utterances(limit=limit):
         if MIN_SECONDS <= len(audio) / rate <= MAX_SECONDS and transcript.strip():
             chosen.append((name.replace("/", "_"), audio, rate, transcript))
         if limit is not None and len(chosen) >= limit:
