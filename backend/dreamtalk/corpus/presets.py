@@ -18,12 +18,13 @@ from ..core.curves import Curves
 from ..core.errors import InputError
 from ..core.formats import atomic_write, from_json_dict, read_curves, to_json_dict
 from ..core.request import EMOTIONS, EmotionKey
-from .voices import LEVELS, EMOTION_PROSODY, VoiceSettings
+from .voices import EMOTION_PROSODY, LEVELS, VoiceSettings
 
 FORMAT = "dreamtalk-preset"
 VERSION = 1
 CLIP_SECONDS = 4.0  # length of the built-in style clips
-PRESET_TEXT = "We were talking about the weather, the boat and maybe a new home by the sea."
+PRESET_TEXT = ("We were talking about the weather, the old boat and maybe a new home by the sea, "
+               "and then everybody went back to work.")
 PRESET_VOICE = ("en-us", "m1")  # a training-split speaker
 
 

@@ -96,7 +96,7 @@ def compare(corpus: Corpus, names: list[str], train_limit: int = 600, test_limit
 def markdown(results: dict) -> str:
     lines = ["| front end | split | utterances | mouth MAE | lip-gap corr | closure rate | open/bilabial AUC |",
              "|---|---|---|---|---|---|---|"]
-    for name, entry in results.items():
+    for entry in results.values():
         for split in ("test", "real"):
             if split in entry:
                 s = entry[split]
