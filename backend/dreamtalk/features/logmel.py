@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..core.audio import resample
-from ..procedural.prosody import frame_windows, pitch, pitch_excursion
+from ..procedural.prosody import frame_windows, pitch
 
 VERSION = "1"
 RATE = 16000  # Hz: audio is resampled to this rate first
@@ -61,9 +61,18 @@ def features(audio: np.ndarray, sample_rate: int, fps: float, num_frames: int) -
     audio = np.pad(audio, (0, int(RATE / fps) + 1))  # frames may reach past the last sample
     fine = log_mel(audio, RATE, fps * SUBFRAMES, num_frames * SUBFRAMES)
     shift = SUBFRAMES // 2  # sub-positions k - 1/2 .. k + 1/2 frame around the frame time
-    fine = np.pad(fine, ((shift, 0), (0, 0)))[: num_frames * SUBFRAMES]
+    fine = np.pad(fine, ((shift, 0), (0, 0)), mode="edge")[: num_frames * SUBFRAMES]
     mel = fine.reshape(num_frames, SUBFRAMES * N_MELS)
     windows = frame_windows(audio, RATE, fps, num_frames, max(2.0 / fps, 0.04))
     energy = np.log(np.mean(windows**2, axis=1) + 1e-8)
     f0 = pitch(audio, RATE, fps, num_frames)
-    return np.column_stack([mel, energy, pitch_excursion(f0) / 12.0, (f0 > 0)]).astype(np.float32)
+    return np.column_stack([mel, energy, semitones(f0) / 12.0, (f0 > 0)]).astype(np.float32)
+
+
+def semitones(f0: np.ndarray) -> np.ndarray:
+    """Voiced F0 in semitones from the utterance's median voiced F0, clipped to +-12; 0 when unvoiced."""
+    voiced = f0 > 0
+    out = np.zeros(len(f0), np.float32)
+    if voiced.any():
+        out[voiced] = np.clip(12.0 * np.log2(f0[voiced] / np.median(f0[voiced])), -12.0, 12.0)
+    return out
