@@ -133,9 +133,10 @@ def summarise(rows: list[dict], seam: dict) -> dict:
 
     steps = np.concatenate([r["steps"] for r in rows])
     keys = ("closure_rate", "open_bilabial_auc", "best_lag_frames", "lag_corr", "mouth_mae", "contrast",
-            "blink_rate", "upper_sd", "mouth_sd", "head_sd_deg", "upper_to_mouth", "rtf")
+            "blink_rate", "upper_sd", "mouth_sd", "head_sd_deg", "rtf")
     summary = {"utterances": len(rows), "seconds": float(sum(r["seconds"] for r in rows))}
     summary |= {k: mean(k) for k in keys}
+    summary["upper_to_mouth"] = summary["upper_sd"] / max(summary["mouth_sd"], 1e-9)  # ratio of means
     summary["emotion_accuracy"] = float(np.mean([r["predicted"] == r["emotion"] for r in rows]))
     summary |= {f"step_p{p}": float(np.percentile(steps, p)) for p in (50, 95, 99)}
     summary["step_max"] = float(steps.max()) if steps.size else float("nan")
