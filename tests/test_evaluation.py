@@ -83,6 +83,10 @@ def test_harness_runs_the_procedural_engine_on_a_split():
     assert 0.0 <= s["emotion_accuracy"] <= 1.0 and s["rtf"] > 0
     assert s["closure_rate"] >= 0.5 and s["lag_corr"] > 0.2 and s["mouth_mae"] < 0.05
     assert s["upper_sd"] > s["mouth_sd"]
+    cycled = harness.run(corpus, harness.EvalConfig(split=split, limit=3, seeds=2, seam_seconds=5.0,
+                                                    emotions="cycle"))
+    assert [r["emotion"] for r in cycled["rows"]] == list(EMOTIONS[: len(cycled["rows"])])
+    assert cycled["summary"]["emotion_accuracy"] == 1.0
     with pytest.raises(InputError, match="no utterances"):
         harness.run(corpus, harness.EvalConfig(split="nonexistent"))
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from ..core.arkit import INDEX, MOUTH, indices
 from ..core.curves import Curves
 from ..core.errors import InputError
-from ..core.request import EmotionKey, GenerateRequest
+from ..core.request import EMOTIONS, EmotionKey, GenerateRequest
 from ..corpus.store import SAMPLE_RATE, Corpus, phones_of
 from ..procedural.emotion import SIGNATURES
 from . import dynamics, lipsync
@@ -36,6 +37,7 @@ class EvalConfig:
     window_seconds: float = 8.0  # window hop of the engine's sampler, for the seam check
     use_transcript: bool = True  # pass the transcript (forced alignment) to the engine
     seed: int = 1000  # first generation seed (label seeds differ, so MAE is not trivially 0)
+    emotions: Literal["label", "cycle"] = "label"  # label: the utterance's; cycle: 8 emotions x 3 levels
 
 
 def generate(cfg: EvalConfig, audio: np.ndarray, text: str | None, emotion: str, intensity: float,
@@ -70,16 +72,29 @@ def contrast(curves: Curves, neutral: Curves, emotion: str) -> float:
     return float(curves.values[:, cols].mean() - neutral.values[:, cols].mean())
 
 
-def evaluate_utterance(cfg: EvalConfig, corpus: Corpus, record: dict, classifier: EmotionClassifier) -> dict:
+CYCLE_INTENSITIES = (0.35, 0.6, 0.875)  # the middles of the three MEAD-like levels
+
+
+def target_emotion(cfg: EvalConfig, record: dict, index: int) -> tuple[str, float]:
+    """The emotion to ask for: the label, or (cycle) emotion index % 8 at level (index // 8) % 3."""
+    if cfg.emotions == "label":
+        return record["emotion"], record["intensity"]
+    emotion = EMOTIONS[index % len(EMOTIONS)]
+    return emotion, 0.0 if emotion == "neutral" else CYCLE_INTENSITIES[(index // len(EMOTIONS)) % 3]
+
+
+def evaluate_utterance(cfg: EvalConfig, corpus: Corpus, record: dict, classifier: EmotionClassifier,
+                       index: int = 0) -> dict:
     """Every per-utterance metric for one corpus record."""
     audio, label = corpus.audio(record), corpus.curves(record)
+    emotion, intensity = target_emotion(cfg, record, index)
     text = record.get("text") if cfg.use_transcript else None
-    takes, _ = generate(cfg, audio, text, record["emotion"], record["intensity"], cfg.seed, cfg.seeds)
+    takes, _ = generate(cfg, audio, text, emotion, intensity, cfg.seed, cfg.seeds)
     (neutral,), seconds = generate(cfg, audio, text, "neutral", 0.0, cfg.seed)
     first = takes[0]
-    row = {"id": record["id"], "emotion": record["emotion"], "seconds": len(audio) / SAMPLE_RATE}
+    row = {"id": record["id"], "emotion": emotion, "intensity": intensity, "seconds": len(audio) / SAMPLE_RATE}
     row |= lip_metrics(first, record, audio, label)
-    row |= {"predicted": classifier.predict(first), "contrast": contrast(first, neutral, record["emotion"]),
+    row |= {"predicted": classifier.predict(first), "contrast": contrast(first, neutral, emotion),
             "blink_rate": dynamics.blink_rate(first), "rtf": seconds / row["seconds"]}
     row |= dynamics.diversity(takes) if len(takes) > 1 else {}
     row["steps"] = dynamics.frame_steps(first)
@@ -118,7 +133,7 @@ def run(corpus: Corpus, cfg: EvalConfig, classifier: EmotionClassifier | None = 
     for index, record in enumerate(records):
         if progress:
             progress("evaluate", index / len(records))
-        rows.append(evaluate_utterance(cfg, corpus, record, classifier))
+        rows.append(evaluate_utterance(cfg, corpus, record, classifier, index))
     seam = seam_check(cfg, corpus, records)
     if progress:
         progress("evaluate", 1.0)
