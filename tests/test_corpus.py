@@ -103,3 +103,22 @@ def test_cli_build_prints_a_summary(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["utterances"] == len(store.Corpus(out).records) > 0
     assert main(["corpus", "build", "--out", str(out), "--hours", "0", "--no-real"]) == 2
+
+
+def test_real_speech_is_forced_aligned_and_kept_out_of_training(tmp_path):
+    from dreamtalk.align.real_speech import fetch
+    from dreamtalk.core.errors import DreamTalkError
+
+    try:
+        fetch()
+    except DreamTalkError as exc:  # no apt-get here: the real-speech part cannot be built
+        pytest.skip(str(exc))
+    build(tmp_path / "r", BuildConfig(hours=0.0005, seed=2, workers=1, real=True, real_limit=2, shard_size=1))
+    corpus = store.Corpus(tmp_path / "r")
+    real = corpus.select(source="real")
+    assert len(real) == 2 and {r["split"] for r in real} == {"real"}
+    for record in real:
+        phones = store.phones_of(record)
+        assert sum(p.phone != "SIL" for p in phones) >= 5
+        assert phones[-1].end <= record["num_samples"] / store.SAMPLE_RATE + 0.05
+        assert corpus.curves(record).num_frames == record["num_frames"]
