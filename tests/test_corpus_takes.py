@@ -90,3 +90,25 @@ def test_add_takes_cli_and_its_errors(tmp_path, capsys):
     assert "takes folder not found" in capsys.readouterr().err
     assert main(["corpus", "add-takes", str(tmp_path / "ana_takes"), "--corpus", str(tmp_path)]) == 2
     assert "not a corpus" in capsys.readouterr().err
+
+
+def test_a_take_with_its_video_sound_track(tmp_path):
+    av = pytest.importorskip("av")  # PyAV comes with the whisper extra
+    takes = tmp_path / "takes"
+    make_take(takes, "shot", seconds=2.0)
+    (takes / "shot.wav").unlink()
+    container = av.open(str(takes / "shot.mov"), "w")
+    stream = container.add_stream("aac", rate=48000)
+    tone = (0.2 * np.sin(2 * np.pi * 200 * np.arange(96000) / 48000)).astype(np.float32)[None, :]
+    for start in range(0, tone.shape[1], 1024):
+        frame = av.AudioFrame.from_ndarray(tone[:, start: start + 1024], format="fltp", layout="mono")
+        frame.sample_rate = 48000
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+    container.close()
+    root = copy_of_tiny(tmp_path / "corpus")
+    (record,) = add_takes(root, takes, LABELS, align=False)
+    audio = store.Corpus(root).audio(record)
+    assert abs(len(audio) / 16000 - 2.0) < 0.05 and np.abs(audio[8000:24000]).max() > 0.1

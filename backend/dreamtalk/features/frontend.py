@@ -23,6 +23,10 @@ class FrontEnd:
     dim: int  # feature width D
     extract: Callable[[np.ndarray, int, float, int], np.ndarray]  # (audio, rate, fps, T) -> (T, D)
 
+    def describe(self) -> dict:
+        """What a dataset or checkpoint records about its features."""
+        return {"name": self.name, "version": self.version, "dim": self.dim, "tag": self.tag}
+
     @property
     def tag(self) -> str:
         """`name-version`: the cache folder name and the value recorded in checkpoints."""
@@ -48,6 +52,7 @@ def _whisper() -> FrontEnd:
 
 
 _FACTORIES: dict[str, Callable[[], FrontEnd]] = {"logmel": _logmel, "whisper": _whisper}
+DEFAULT = "logmel"  # chosen by the synthesized -> real transfer comparison (docs/EVAL.md)
 
 
 def available() -> list[str]:
