@@ -151,7 +151,8 @@ def summarise(rows: list[dict], seam: dict) -> dict:
             "blink_rate", "upper_sd", "mouth_sd", "head_sd_deg", "rtf")
     summary = {"utterances": len(rows), "seconds": float(sum(r["seconds"] for r in rows))}
     summary |= {k: mean(k) for k in keys}
-    summary["upper_to_mouth"] = summary["upper_sd"] / max(summary["mouth_sd"], 1e-9)  # ratio of means
+    mouth = summary["mouth_sd"]  # ratio of the means; inf when the lips are identical across seeds
+    summary["upper_to_mouth"] = summary["upper_sd"] / mouth if mouth > 1e-6 else float("inf")
     summary["emotion_accuracy"] = float(np.mean([r["predicted"] == r["emotion"] for r in rows]))
     summary |= {f"step_p{p}": float(np.percentile(steps, p)) for p in (50, 95, 99)}
     summary["step_max"] = float(steps.max()) if steps.size else float("nan")
