@@ -35,11 +35,12 @@ def test_seam_ratio_finds_steps_at_window_joins():
     rng = np.random.default_rng(0)
     values = np.clip(0.5 + np.cumsum(rng.normal(0, 0.005, (1500, 52)), axis=0), 0, 1)
     smooth = dynamics.seam_ratio(curves_from(values), window_seconds=8.0)
-    assert smooth["joins"] == 7 and 0.7 < smooth["ratio"] < 1.4
+    assert smooth["joins"] == 7 and 0.7 < smooth["ratio"] < 1.4 and smooth["phase_rank"] < 0.95
     seamed = values.copy()
     for join in range(200, 1500, 200):
         seamed[join:] = np.clip(seamed[join:] + 0.1 * rng.choice([-1, 1], 52), 0, 1)
-    assert dynamics.seam_ratio(curves_from(seamed), window_seconds=8.0)["ratio"] > 3
+    seams = dynamics.seam_ratio(curves_from(seamed), window_seconds=8.0)
+    assert seams["ratio"] > 3 and seams["phase_rank"] == 1.0
 
 
 def test_diversity_separates_upper_face_from_lips():

@@ -26,6 +26,7 @@ TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("step_max", "dynamics: frame step max", "{:.3f}", ""),
     ("seam_seconds", "dynamics: seam check audio seconds", "{:.0f}", ">= 60"),
     ("seam_ratio", "dynamics: join step / other step", "{:.2f}", "near 1"),
+    ("seam_phase_rank", "dynamics: join grid rank among shifted grids", "{:.2f}", "not near 1"),
     ("upper_sd", "diversity: upper-face SD across seeds", "{:.4f}", "clearly > mouth"),
     ("head_sd_deg", "diversity: head SD across seeds (deg)", "{:.2f}", "> 0"),
     ("mouth_sd", "diversity: mouth SD across seeds", "{:.4f}", "low (lips agree)"),
