@@ -59,3 +59,12 @@ def write(results: dict, out: Path, title: str) -> tuple[Path, Path]:
     md = atomic_write(out / "eval.md", lambda f: f.write(markdown(results, title).encode("utf-8")))
     js = atomic_write(out / "eval.json", lambda f: f.write(text.encode("utf-8")))
     return md, js
+
+
+def side_by_side(summaries: list[dict], titles: list[str]) -> str:
+    """One markdown table with a column per harness run (summaries from eval.json)."""
+    lines = ["| metric | " + " | ".join(titles) + " | good |", "|---" * (len(titles) + 2) + "|"]
+    for key, label, fmt, good in TABLE:
+        cells = " | ".join(_fmt(s.get(key), fmt) for s in summaries)
+        lines.append(f"| {label} | {cells} | {good} |")
+    return "\n".join(lines) + "\n"
