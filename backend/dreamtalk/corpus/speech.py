@@ -6,13 +6,16 @@ phone boundaries by ~1 ms, and `espeak_Terminate` does not reset it. Unloading t
 and loading it afresh before each utterance does. So that nothing else in the process holds the same
 library open (which would keep it, and its state, loaded), the corpus loads a private copy of the
 library file. The same settings then give bit-identical audio in any process and any order, which a
-seeded, resumable, parallel corpus build needs. Reloading costs ~3 ms.
+seeded, resumable, parallel corpus build needs. Reloading costs ~3 ms. espeak-ng's own noise generator
+(breath noise of variants such as f5) is seeded from the clock when the library loads: it is re-seeded
+with a constant after each load.
 """
 
 from __future__ import annotations
 
 import _ctypes
 import atexit
+import ctypes
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,6 +23,7 @@ from pathlib import Path
 from ..align import espeak
 from .voices import VoiceSettings
 
+RAND_SEED = 12345  # espeak-ng's noise generator (breathy variants such as f5 use it)
 _PRIVATE: list[str] = []  # path of this process's private copy of libespeak-ng
 
 
@@ -47,9 +51,11 @@ def _fresh_handle() -> espeak._Espeak:
     original = espeakng_loader.get_library_path
     espeakng_loader.get_library_path = lambda: path  # _Espeak() loads whatever this names
     try:
-        return espeak._Espeak()
+        handle = espeak._Espeak()
     finally:
         espeakng_loader.get_library_path = original
+    handle.lib.espeak_ng_SetRandSeed(ctypes.c_long(RAND_SEED))  # else seeded from the clock at load
+    return handle
 
 
 def fresh_synthesize(text: str, voice: VoiceSettings) -> espeak.Synthesis:
