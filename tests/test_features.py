@@ -70,3 +70,11 @@ def test_whisper_encoder_features_follow_the_audio():
     inside = moved[[30, 35, 40, 65, 70, 80]].mean()
     outside = moved[[5, 10, 15, 55, 95]].mean()
     assert inside > 2 * outside
+
+
+def test_default_frontend_is_whisper_when_installed_else_logmel():
+    from dreamtalk.features import default_name
+
+    installed = importlib.util.find_spec("faster_whisper") is not None
+    assert default_name() == ("whisper" if installed else "logmel")
+    assert get_frontend(default_name()).describe()["tag"].startswith(default_name())

@@ -111,10 +111,10 @@ def build(out: str | Path, cfg: BuildConfig, progress: Callable[[str, float], No
         raise InputError("--hours must be positive")
     _check_resume(root, cfg)
     root.mkdir(parents=True, exist_ok=True)
-    from ..features.frontend import DEFAULT
+    from ..features.frontend import default_name
 
     store.write_header(root, {"seed": cfg.seed, "hours": cfg.hours, "shard_size": cfg.shard_size,
-                              "labels": LABELER, "real": cfg.real, "default_frontend": DEFAULT})
+                              "labels": LABELER, "real": cfg.real, "default_frontend": default_name()})
     shards = _build_synth(root, cfg, progress)
     real = 0
     if cfg.real:

@@ -52,7 +52,15 @@ def _whisper() -> FrontEnd:
 
 
 _FACTORIES: dict[str, Callable[[], FrontEnd]] = {"logmel": _logmel, "whisper": _whisper}
-DEFAULT = "logmel"  # chosen by the synthesized -> real transfer comparison (docs/EVAL.md)
+DEFAULT = "whisper"  # chosen by the synthesized -> real transfer comparison (docs/EVAL.md)
+FALLBACK = "logmel"  # used where the whisper extra is not installed
+
+
+def default_name() -> str:
+    """DEFAULT when its extra is installed, else FALLBACK (checkpoints record which one they used)."""
+    import importlib.util
+
+    return DEFAULT if importlib.util.find_spec("faster_whisper") is not None else FALLBACK
 
 
 def available() -> list[str]:
