@@ -1,13 +1,17 @@
 """Phone timings: espeak-ng events, pocketsphinx forced alignment and phone recognition."""
 
+import threading
+
 import numpy as np
 import pytest
 
 from dreamtalk.align import ARPABET, SILENCE, PhoneSegment, phones_for
-from dreamtalk.align.espeak import ESPEAK_TO_ARPABET, synthesize, to_arpabet
+from dreamtalk.align.espeak import ESPEAK_TO_ARPABET, clean_mnemonic, synthesize, to_arpabet
+from dreamtalk.align.metrics import boundary_errors, cmu_dictionary, phone_error_rate
 from dreamtalk.align.phones import tidy
 from dreamtalk.align.sphinx import transcript_words
 from dreamtalk.core.errors import InputError
+from dreamtalk.corpus.texts import word_list
 
 PANGRAMS = (
     "The quick brown fox jumps over the lazy dog. Pack my box with five dozen liquor jugs. "
@@ -45,7 +49,8 @@ def test_every_emitted_phoneme_maps_to_arpabet(speech):
 def test_known_words_give_known_phones():
     phones = [p.phone for p in synthesize("mob", voice="en-us").phones if p.phone != SILENCE]
     assert phones == ["M", "AA", "B"]
-    assert to_arpabet("'aI") == "AY" and to_arpabet("_:") == SILENCE and to_arpabet("tS") == "CH"
+    assert to_arpabet("'aI") == ("AY",) and to_arpabet("_:") == (SILENCE,) and to_arpabet("tS") == ("CH",)
+    assert to_arpabet("A@") == ("AA", "R") and to_arpabet("@L") == ("AH", "L")
 
 
 def test_voices_and_prosody_parameters():
@@ -64,23 +69,10 @@ def test_voices_and_prosody_parameters():
 def test_forced_alignment_agrees_with_espeak_timings(speech):
     aligned = phones_for(speech.audio, speech.sample_rate, PANGRAMS)
     truth = [p for p in speech.phones if p.phone != SILENCE]
-    got = [p for p in aligned if p.phone != SILENCE]
-    errors = _boundary_errors(truth, got)
-    assert len(errors) > 0.6 * len(truth)
-    assert np.median(errors) < 0.03, np.median(errors)
+    errors = boundary_errors(speech.phones, aligned)
+    assert len(errors) > 0.8 * len(truth)  # the transcript fixes the phones: nearly all match
+    assert np.median(errors) < 0.03, np.median(errors)  # measured ~13 ms (docs/alignment.md)
     assert np.percentile(errors, 90) < 0.08
-
-
-def _boundary_errors(truth, got):
-    """|start difference| for phones matched in order by identity (greedy, small look-ahead)."""
-    errors, j = [], 0
-    for p in truth:
-        for k in range(j, min(j + 3, len(got))):
-            if got[k].phone == p.phone:
-                errors.append(abs(got[k].start - p.start))
-                j = k + 1
-                break
-    return np.array(errors)
 
 
 def test_phone_recognition_without_transcript(speech):
@@ -88,8 +80,11 @@ def test_phone_recognition_without_transcript(speech):
     assert recognised[0].start == 0.0 and recognised[-1].end == pytest.approx(speech.duration, abs=0.02)
     phones = [p.phone for p in recognised]
     assert set(phones) <= ARPABET | {SILENCE}
-    truth = [p.phone for p in speech.phones if p.phone != SILENCE]
-    assert 0.5 * len(truth) < len([p for p in phones if p != SILENCE]) < 1.5 * len(truth)
+    truth = [p.phone for p in speech.phones]
+    per = phone_error_rate(truth, phones)
+    assert per < 0.7, per  # measured ~53 % on espeak audio: pocketsphinx allphone is coarse
+    assert per < phone_error_rate(truth, [p.phone for p in synthesize("Hello world, how are you").phones])
+    assert np.median(boundary_errors(speech.phones, recognised)) < 0.04
 
 
 def test_alignment_is_reproducible():
@@ -117,7 +112,23 @@ def test_bad_audio(audio, message):
 
 
 def test_transcript_words():
-    assert transcript_words("Dial 42, then press #!  It's done.") == ["dial", "four", "two", "then", "press", "it's", "done"]
+    assert transcript_words("Dial 42, then press #!  It's Café 'done'.") == [
+        "dial", "42", "then", "press", "it's", "cafe", "done"]
+
+
+def test_numbers_align_with_espeak_number_reading():
+    s = synthesize("Dial 500 to reach the café, then 28.8 more")
+    aligned = phones_for(s.audio, s.sample_rate, "Dial 500 to reach the café, then 28.8 more")
+    errors = boundary_errors(s.phones, aligned)
+    assert len(errors) > 0.8 * sum(p.phone != SILENCE for p in s.phones)
+    assert np.median(errors) < 0.03
+
+
+def test_unpronounceable_transcript_falls_back_to_recognition(caplog):
+    s = synthesize("Hello there, my friend")
+    phones = phones_for(s.audio, s.sample_rate, "### ... !!!")
+    assert "recognising phones instead" in caplog.text
+    assert phones[-1].end == pytest.approx(s.duration, abs=0.02) and any(p.phone != SILENCE for p in phones)
 
 
 def test_tidy_fills_gaps_and_merges_silence():
@@ -125,3 +136,65 @@ def test_tidy_fills_gaps_and_merges_silence():
     out = tidy(segments, 0.6)
     assert [p.phone for p in out] == ["SIL", "B", "SIL", "AA", "SIL"]
     assert out[2] == PhoneSegment("SIL", 0.2, 0.35) and out[-1].end == 0.6
+
+
+def test_espeak_pronunciations_match_the_cmu_dictionary():
+    """espeak's phonemes through our table reproduce CMU pronunciations of common words (measured 3.7 %)."""
+    cmu = cmu_dictionary()
+    words = [w for w in word_list() if w in cmu][::4]
+    spoken = [synthesize(w) for w in words]
+    errors = [min(phone_error_rate(ref, [p.phone for p in s.phones]) for ref in cmu[w]) for w, s in zip(words, spoken)]
+    emitted = {clean_mnemonic(n) for s in spoken for n in s.espeak_phonemes}
+    assert not {n for n in emitted if n not in ESPEAK_TO_ARPABET and n not in {";", ":", "#"} and n[:1] != "_"}
+    assert len(words) > 200 and np.mean(errors) < 0.07, np.mean(errors)
+    assert np.mean(np.array(errors) == 0) > 0.8
+
+
+def test_word_timings():
+    text = "It's 42 degrees, said the car's owner."
+    s = synthesize(text, variant="f3")
+    assert [w.word for w in s.words] == ["It's", "42", "2", "degrees", "said", "the", "car's", "owner"]
+    for a, b in zip(s.words, s.words[1:]):
+        assert a.start < a.end <= b.start + 1e-9
+    assert s.words[0].start >= 0 and s.words[-1].end <= s.duration
+
+
+def test_variant_selects_the_voice_variant():
+    a = synthesize("Good morning", variant="f3")
+    b = synthesize("Good morning", voice="en-us+f3")
+    c = synthesize("Good morning", voice="en-us+m3")
+    assert _same_speech(a, b)
+    assert np.corrcoef(_spectrum(a.audio), _spectrum(c.audio))[0, 1] < np.corrcoef(_spectrum(a.audio),
+                                                                                     _spectrum(b.audio))[0, 1]
+
+
+def _spectrum(audio):
+    return np.abs(np.fft.rfft(audio, 1 << 15))[:4000]
+
+
+def _same_speech(a, b) -> bool:
+    """Same phones, boundaries within 30 ms. espeak-ng is not bit-reproducible between calls in one process
+    (internal state drifts: sample counts differ by a few samples to ~20 ms), so audio is not compared."""
+    return ([p.phone for p in a.phones] == [p.phone for p in b.phones]
+            and max(abs(p.start - q.start) for p, q in zip(a.phones, b.phones)) < 0.03
+            and abs(a.duration - b.duration) < 0.03)
+
+
+def test_synthesis_is_thread_safe():
+    texts = [f"Sentence number {i} is spoken by thread {i}" for i in range(6)]
+    serial = [synthesize(t, variant="m3") for t in texts]
+    results: dict[int, object] = {}
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, synthesize(texts[i], variant="m3")))
+               for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, expected in enumerate(serial):
+        assert _same_speech(results[i], expected)
+
+
+def test_control_characters_and_unknown_phonemes_do_not_break_synthesis():
+    s = synthesize("Hello\x00 there\x07 friend")
+    assert [w.word for w in s.words] == ["Hello", "there", "friend"]
+    assert to_arpabet("zz9") == (SILENCE,) and to_arpabet("y") == ("AH",)

@@ -24,6 +24,15 @@ class PhoneSegment:
         return self.end - self.start
 
 
+@dataclass(frozen=True)
+class WordSegment:
+    """One word of a transcript, spoken from `start` to `end` seconds."""
+
+    word: str
+    start: float
+    end: float
+
+
 def normalise(phone: str) -> str:
     """'AH0' -> 'AH', 'sil'/'+NSN+' -> 'SIL'; anything outside ARPAbet counts as silence."""
     base = phone.strip().upper().rstrip("012")

@@ -34,25 +34,47 @@ def cache_dir() -> Path:
 def fetch(root: Path | None = None) -> Path:
     """Download and unpack the two Debian packages once; returns the unpacked root."""
     root = root or cache_dir() / "asterisk-core-sounds-en"
-    if (root / TRANSCRIPTS).exists() and (root / SOUNDS).is_dir():
+    if _complete(root):
         return root
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         raise DreamTalkError("real speech needs apt-get and dpkg-deb (Debian/Ubuntu) to fetch asterisk-core-sounds-en")
-    with tempfile.TemporaryDirectory() as tmp:
-        for attempt in range(2):
-            result = subprocess.run(["apt-get", "download", *PACKAGES], cwd=tmp, capture_output=True, text=True)
-            if result.returncode == 0:
-                break
-            if attempt == 0:
-                subprocess.run(["apt-get", "update", "-qq"], capture_output=True, check=False)
-        else:
-            raise DreamTalkError(f"apt-get download {' '.join(PACKAGES)} failed: {result.stderr.strip()[-200:]}")
-        staging = Path(tempfile.mkdtemp(dir=root.parent if root.parent.exists() else None))
-        for deb in Path(tmp).glob("*.deb"):
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
     root.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staging, root) if not root.exists() else shutil.rmtree(staging)
+    with tempfile.TemporaryDirectory(dir=root.parent) as tmp:
+        _download(Path(tmp), root.parent / "apt")
+        staging = Path(tmp) / "unpacked"
+        for deb in sorted(Path(tmp).glob("*.deb")):
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True, capture_output=True)
+        if not _complete(staging):
+            raise DreamTalkError("the asterisk-core-sounds-en packages lack the expected sounds or transcripts")
+        if root.exists() and not _complete(root):
+            shutil.rmtree(root)  # a half-written earlier attempt
+        try:
+            os.replace(staging, root)
+        except OSError:
+            if not _complete(root):  # another process finished first: keep its copy
+                raise
     return root
+
+
+def _complete(root: Path) -> bool:
+    return (root / TRANSCRIPTS).exists() and (root / SOUNDS).is_dir()
+
+
+def _download(folder: Path, apt_state: Path) -> None:
+    """`apt-get download` of PACKAGES into `folder`; if apt's package lists lack them, refresh lists into a
+    private folder (works without root) and retry with those lists."""
+    result = subprocess.run(["apt-get", "download", *PACKAGES], cwd=folder, capture_output=True, text=True)
+    if result.returncode == 0:
+        return
+    (apt_state / "lists" / "partial").mkdir(parents=True, exist_ok=True)
+    (apt_state / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
+    options = ["-o", f"Dir::State::Lists={apt_state / 'lists'}", "-o", f"Dir::Cache={apt_state / 'cache'}",
+               "-o", "Debug::NoLocking=1"]
+    subprocess.run(["apt-get", "update", "-qq", *options], capture_output=True, check=False)
+    result = subprocess.run(["apt-get", "download", *options, *PACKAGES], cwd=folder, capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DreamTalkError(f"apt-get download {' '.join(PACKAGES)} failed: {last}")
 
 
 def transcripts(root: Path) -> dict[str, str]:

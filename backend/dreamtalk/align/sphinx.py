@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import unicodedata
 
 import numpy as np
 
@@ -55,25 +56,31 @@ def _pcm(audio: np.ndarray) -> bytes:
 
 
 def transcript_words(text: str) -> list[str]:
-    """Lower-case words of a transcript: punctuation dropped, apostrophes kept, digits spelled out."""
-    text = re.sub(r"\d+", lambda m: " ".join(_DIGITS[int(d)] for d in m.group(0)), text.lower())
-    return re.findall(r"[a-z]+(?:'[a-z]+)?", text)
+    """Lower-case words of a transcript: accents folded (NFKD), punctuation dropped, apostrophes kept.
+
+    Numbers stay whole ("28.8", "500"): their pronunciation comes from espeak-ng's number reading."""
+    folded = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
+    return [w.strip("'") for w in re.findall(r"\d+(?:[.,]\d+)*|[a-z]+(?:'[a-z]+)*", folded) if w.strip("'")]
 
 
-_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-
-
-def _ensure_words(decoder, words: list[str]) -> None:
-    """Add espeak-derived pronunciations for words the dictionary does not know."""
+def _ensure_words(decoder, words: list[str]) -> list[str]:
+    """Add espeak-derived pronunciations (ARPAbet) for words the dictionary does not know (names, numbers);
+    returns `words` without those that have none (dropped with a warning)."""
     from .espeak import synthesize
 
-    for word in set(words):
+    unknown = set()
+    for word in sorted(set(words)):
         if decoder.lookup_word(word) is not None:
             continue
         phones = [p.phone for p in synthesize(word).phones if p.phone != SILENCE]
-        if phones:
+        if not phones:
+            log.warning("no pronunciation for %r: left out of the alignment", word)
+            unknown.add(word)
+            continue
+        if not word.isdigit():
             log.warning("pronunciation of %r guessed from espeak-ng: %s", word, " ".join(phones))
-            decoder.add_word(word, " ".join(phones), True)
+        decoder.add_word(word, " ".join(phones), True)
+    return [w for w in words if w not in unknown]
 
 
 def forced_alignment(audio16: np.ndarray, transcript: str) -> list[PhoneSegment]:
@@ -82,7 +89,9 @@ def forced_alignment(audio16: np.ndarray, transcript: str) -> list[PhoneSegment]
     if not words:
         raise InputError("the transcript has no words")
     decoder = _decoder("align")
-    _ensure_words(decoder, words)
+    words = _ensure_words(decoder, words)
+    if not words:
+        raise InputError("no word of the transcript has a pronunciation")
     pcm = _pcm(audio16)
     decoder.set_align_text(" ".join(words))
     for second_pass in (False, True):
