@@ -84,12 +84,14 @@ def cmd_classifier(args: argparse.Namespace) -> int:
 
 
 def cmd_frontends(args: argparse.Namespace) -> int:
+    from ..core.formats import atomic_write
     from ..corpus.store import Corpus
     from .frontends import compare, markdown
 
     results = compare(Corpus(args.corpus), args.frontends.split(","), args.train_limit)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "frontends.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    text = json.dumps(results, indent=1)
+    atomic_write(out / "frontends.json", lambda f: f.write(text.encode("utf-8")))
     print(markdown(results))
     return 0
