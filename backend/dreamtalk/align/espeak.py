@@ -7,11 +7,16 @@ state: one lock serialises every call in the process.
 
 from __future__ import annotations
 
+import _ctypes
+import atexit
 import ctypes
 import logging
 import re
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -99,12 +104,12 @@ def to_arpabet(name: str) -> tuple[str, ...]:
 
 
 class _Espeak:
-    """The process-wide libespeak-ng handle (use only under `_LOCK`)."""
+    """A libespeak-ng handle loaded from `library` (use only under `_LOCK`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, library: str) -> None:
         import espeakng_loader
 
-        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        self.lib = ctypes.CDLL(library)
         self.lib.espeak_Initialize.restype = ctypes.c_int
         data = espeakng_loader.get_data_path().encode()
         self.sample_rate = self.lib.espeak_Initialize(
@@ -116,7 +121,13 @@ class _Espeak:
         self._events: list[tuple[int, int, int, int, str]] = []
         self._callback = _CALLBACK(self._on_audio)  # kept alive as long as the handle
         self.lib.espeak_SetSynthCallback(self._callback)
+        self.lib.espeak_ng_SetRandSeed(ctypes.c_long(RAND_SEED))  # else seeded from the clock at load
         self._voice = ""
+
+    def unload(self) -> None:
+        """Terminate and dlclose the library, dropping every bit of synthesis state it kept."""
+        self.lib.espeak_Terminate()
+        _ctypes.dlclose(self.lib._handle)
 
     def _on_audio(self, wav, count, events) -> int:
         if count > 0:
@@ -150,6 +161,37 @@ class _Espeak:
 
 _LOCK = threading.Lock()
 _HANDLE: _Espeak | None = None
+_PRIVATE_LIBRARY: list[str] = []  # this process's private copy of libespeak-ng
+RAND_SEED = 12345  # espeak-ng's noise generator (breathy variants such as f5 use it)
+
+
+def _private_library() -> str:
+    """Path of a private copy of libespeak-ng: nothing else in the process holds it open, so unloading
+    it really drops its state."""
+    import espeakng_loader
+
+    if not _PRIVATE_LIBRARY:
+        folder = Path(tempfile.mkdtemp(prefix="dreamtalk-espeak-"))
+        atexit.register(shutil.rmtree, folder, True)
+        target = folder / "libespeak-ng-private.so"
+        shutil.copyfile(espeakng_loader.get_library_path(), target)
+        _PRIVATE_LIBRARY.append(str(target))
+    return _PRIVATE_LIBRARY[0]
+
+
+def _fresh_handle() -> _Espeak:
+    """Unload the previous handle and load libespeak-ng afresh (caller holds `_LOCK`).
+
+    libespeak-ng keeps synthesis state in globals (the wave generator's glottal phase and timing carry
+    over), so the same text spoken twice in one process differs by a few samples and phone boundaries
+    shift; `espeak_Terminate` alone does not reset it. A fresh load (~3 ms) does, and with the noise
+    generator seeded the same settings give bit-identical audio in any process and any order."""
+    global _HANDLE
+    if _HANDLE is not None:
+        _HANDLE.unload()
+        _HANDLE = None
+    _HANDLE = _Espeak(_private_library())
+    return _HANDLE
 
 
 def synthesize(
@@ -165,8 +207,8 @@ def synthesize(
 
     voice: an espeak voice name, optionally with a variant ("en-us+f3"); `variant` ("f3", "m3", "klatt"
     ...) is appended when given. rate: words/min (80-450); pitch, pitch_range: 0-99; amplitude: 0-200.
+    Deterministic: every call starts from a freshly loaded library (see `_fresh_handle`).
     Raises InputError for empty text or an unknown voice."""
-    global _HANDLE
     text = _CONTROL.sub(" ", text or "")
     if not text.strip():
         raise InputError("nothing to say: the text is empty")
@@ -175,10 +217,9 @@ def synthesize(
     params = {"rate": int(np.clip(rate, 80, 450)), "pitch": int(np.clip(pitch, 0, 99)),
               "range": int(np.clip(pitch_range, 0, 99)), "volume": int(np.clip(amplitude, 0, 200))}
     with _LOCK:
-        if _HANDLE is None:
-            _HANDLE = _Espeak()
-        samples, events = _HANDLE.speak(text, voice, params)
-        hz = _HANDLE.sample_rate
+        handle = _fresh_handle()
+        samples, events = handle.speak(text, voice, params)
+        hz = handle.sample_rate
     audio = (samples.astype(np.float32) / 32768.0).clip(-1.0, 1.0)
     phone_events = [(e[1], e[4]) for e in events if e[0] == _EVENT_PHONEME]
     phones = _segments(phone_events, hz, len(audio))
