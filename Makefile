@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found; DREAM-Talk needs Python 3.11"; exit 1; }
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test,blender]"
+	$(BIN)/python -m pip install -q -e ".[test,blender,whisper]"
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -14,10 +14,19 @@ from .phones import ARPABET, SILENCE, PhoneSegment, WordSegment
 __all__ = ["ARPABET", "SILENCE", "PhoneSegment", "WordSegment", "phones_for"]
 
 
-def phones_for(audio: np.ndarray, sample_rate: int, transcript: str | None = None) -> list[PhoneSegment]:
-    """Contiguous ARPAbet phones (+ SIL) covering the audio: pocketsphinx forced alignment when a transcript
-    is given (falling back to phone recognition, with a warning, if it fails), phone recognition otherwise.
+def phones_for(
+    audio: np.ndarray, sample_rate: int, transcript: str | None = None, auto_transcribe: bool = True
+) -> list[PhoneSegment]:
+    """Contiguous ARPAbet phones (+ SIL) covering the audio: pocketsphinx forced alignment to the
+    transcript (falling back to phone recognition, with a warning, if it fails). Without a transcript,
+    the audio is first transcribed by Whisper when the `whisper` extra is installed (and
+    `auto_transcribe`), else its phones are recognised directly.
     Raises InputError for empty, NaN or silent audio, or when no speech is found."""
-    from .sphinx import align
+    from ..core.audio import prepare_audio
+    from . import transcribe
+    from .sphinx import RATE, align
 
+    if not (transcript and transcript.strip()) and auto_transcribe and transcribe.available():
+        audio, sample_rate = prepare_audio(audio, sample_rate, RATE)
+        transcript = transcribe.transcribe(audio) or None
     return align(audio, sample_rate, transcript)
