@@ -141,7 +141,7 @@ def train(
         step += 1
         losses.append(float(loss.detach()))
         if report is not None and ddp.main:
-            report(step, tcfg.steps, float(loss))
+            report(step, tcfg.steps, losses[-1])
         if step % tcfg.log_every == 0:
             _log(log_path, {"step": step, "loss": float(np.mean(losses[-tcfg.log_every:]))})
         if ddp.main and (step % tcfg.save_every == 0 or step == tcfg.steps):
