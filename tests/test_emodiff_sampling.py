@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from emodiff_fixtures import tiny_clips, tiny_model
 
 from dreamtalk.models.emodiff.conditions import StyleKey, fit_style, mix_styles, window_styles
 from dreamtalk.models.emodiff.config import DiffusionConfig, SamplerConfig
@@ -18,6 +17,7 @@ from dreamtalk.models.emodiff.long import (
 )
 from dreamtalk.models.emodiff.sampling import as_x0, sample
 from dreamtalk.models.emodiff.scheduler import Scheduler
+from emodiff_fixtures import tiny_clips, tiny_model
 
 
 def _cond(batch: int, window: int = 16, feat: int = 6) -> Conditions:

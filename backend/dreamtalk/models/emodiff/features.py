@@ -50,6 +50,8 @@ class LogMelFrontEnd:
     def __call__(self, audio: np.ndarray, sample_rate: int, fps: float, num_frames: int) -> np.ndarray:
         if sample_rate != SAMPLE_RATE:
             raise InputError(f"audio features expect {SAMPLE_RATE} Hz audio, got {sample_rate}")
+        needed = int(np.ceil(num_frames * sample_rate / fps)) + 1
+        audio = np.pad(audio, (0, max(0, needed - len(audio))))  # frames may reach past the audio's end
         windows = frame_windows(audio, sample_rate, fps, num_frames, width=0.04)  # (T, 640)
         windows = windows * np.hanning(windows.shape[1])[None, :]
         power = np.abs(np.fft.rfft(windows, n=1024, axis=1)) ** 2  # (T, 513)
