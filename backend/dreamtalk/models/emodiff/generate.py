@@ -79,13 +79,16 @@ def generate(
     centres = (np.asarray(starts) + dcfg.window / 2) / dcfg.fps
     styles = window_styles(keys, centres, neutral_style(model), cfg.transition)
     lock_z, mask = _locks(model, locked, locked_mask, frames, length, takes)
-    if initial is None and mask is not None and bool(mask[0, 0]):
+    if initial is None and mask is not None and bool(mask[0, 0]):  # a locked first frame is the initial state
         initial = locked[0]
     init_z = None if initial is None else model.normalize(initial)
-    cond = build_conditions(features, styles, init_z, starts, dcfg)
+    device = next(model.denoiser.parameters()).device
+    cond = build_conditions(features, styles, init_z, starts, dcfg).to(device)
+    if lock_z is not None:
+        lock_z, mask = lock_z.to(device), mask.to(device)
     scheduler = Scheduler(model.diffusion)
     configure(scheduler, cfg)
-    noise = initial_noise(takes, length, dcfg.pose_dim, seed)
+    noise = initial_noise(takes, length, dcfg.pose_dim, seed).to(device)
     generator = torch.Generator().manual_seed(seed)
     model.denoiser.eval()
     with torch.inference_mode():
@@ -98,7 +101,7 @@ def generate(
             rows = cond.index(torch.arange(len(starts)).repeat(takes))
             out = stitch_sample(chunked_denoiser(model, scheduler, rows, cfg), scheduler, noise, starts,
                                 dcfg.window, cfg.overlap, lock_z, mask, generator, callback)
-    return model.denormalize(out[:, :frames].numpy())
+    return model.denormalize(out[:, :frames].cpu().numpy())
 
 
 def _locks(model: EmoDiff, locked, locked_mask, frames: int, length: int, takes: int):
