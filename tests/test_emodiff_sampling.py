@@ -190,3 +190,26 @@ def test_style_controls():
     assert np.allclose(half, 0.3)
     smooth = window_styles([StyleKey(0.0, a, 1.0), StyleKey(5.0, b, 1.0)], np.linspace(4, 7, 31), b, 1.0)
     assert np.all(np.diff(smooth[:, 0, 0]) <= 1e-6) and np.abs(np.diff(smooth[:, 0, 0])).max() < 0.2
+
+
+def test_sequence_metrics_detect_seams_blinks_and_diversity():
+    from dreamtalk.core.arkit import INDEX
+    from dreamtalk.models.emodiff import metrics
+
+    rng = np.random.default_rng(0)
+    smooth = np.cumsum(rng.normal(0, 0.01, (600, 55)), axis=0)
+    starts = window_starts(600, 32, 8)
+    assert metrics.seam_ratio(smooth, starts, 32) < 3.0
+    jumpy = smooth.copy()
+    for s in starts[1:-1]:  # (the last window is shifted to end on the last frame)
+        jumpy[s + 8:] += 0.5  # a jump on the step leaving the window that ends at frame s + 7
+    assert metrics.seam_ratio(jumpy, starts, 32) > 5.0
+    values = np.zeros((1500, 52))  # 60 s at 25 fps with 15 blinks
+    for k in range(15):
+        values[k * 100 + 10:k * 100 + 14, [INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"]]] = 1.0
+    assert metrics.blink_rate(values, 25.0) == pytest.approx(15.0)
+    takes = np.repeat(smooth[None], 3, axis=0)
+    spread, corr = metrics.seed_diversity(takes)
+    assert spread < 1e-9 and corr == pytest.approx(1.0)
+    noisy = takes + rng.normal(0, 0.05, takes.shape)
+    assert metrics.seed_diversity(noisy)[0] > 0.01
