@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean-venv
+.PHONY: demo test lint bench rig-sheet clean-venv
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found; DREAM-Talk needs Python 3.11"; exit 1; }
@@ -28,3 +28,6 @@ bench: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+rig-sheet: $(STAMP)
+	$(BIN)/python rigs/contact_sheet.py

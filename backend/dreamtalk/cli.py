@@ -1,4 +1,4 @@
-"""`dreamtalk` command line: generate, convert, demo (+ serve/worker/keys when the server is installed).
+"""`dreamtalk` command line: generate, convert, demo, serve, worker, keys.
 
 Every user error is one line on stderr and exit status 2; outputs are written atomically.
 """
@@ -16,7 +16,7 @@ from .core.request import EMOTIONS
 
 # Modules that add their own subcommands through `add_subcommands(subparsers)`; each subparser sets
 # `func=callable(args) -> int`. Listed here so that `dreamtalk --help` shows every command.
-SUBCOMMAND_MODULES: list[str] = ["dreamtalk.models.cli"]
+SUBCOMMAND_MODULES: list[str] = ["dreamtalk.server.cli", "dreamtalk.corpus.cli", "dreamtalk.evaluation.cli", "dreamtalk.models.cli"]
 
 
 def _add_generate(sub) -> None:

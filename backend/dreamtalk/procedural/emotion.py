@@ -15,7 +15,7 @@ from ..core.arkit import INDEX, NUM_BLENDSHAPES
 from ..core.errors import InputError
 from ..core.request import EMOTIONS, EmotionKey
 from .config import ProceduralConfig
-from .noise import smooth_noise, smoothstep
+from .noise import smooth, smooth_noise, smoothstep
 
 
 def _both(name: str, value: float) -> dict[str, float]:
@@ -87,7 +87,7 @@ def emotion_offsets(
     num_frames = weights.shape[0]
     wobble = 1.0 + cfg.emotion_fluctuation * smooth_noise(rng, num_frames, fps, 0.8)
     offsets = (weights * wobble[:, None]) @ POSE_MATRIX  # (T, 52)
-    raise_ = np.clip(pitch_st, 0.0, 6.0) / 6.0  # conversational brow raises on pitch peaks
+    raise_ = smooth(np.clip(pitch_st, 0.0, 6.0) / 6.0, fps, 0.08)  # brow raises on pitch peaks
     lively = 0.1 + 0.15 * (weights[:, EMOTIONS.index("surprised")] + weights[:, EMOTIONS.index("happy")])
     for name in ("browInnerUp", "browOuterUpLeft", "browOuterUpRight"):
         offsets[:, INDEX[name]] += lively * raise_

@@ -35,7 +35,7 @@ def animate(
     num_frames = max(1, int(round(len(audio) / sample_rate * fps)))
     rng = np.random.default_rng(seed)
     loud = prosody.loudness(audio, sample_rate, fps, num_frames)
-    pitch_st = prosody.pitch_excursion(prosody.pitch(audio, sample_rate, fps, num_frames))
+    pitch_st = prosody.pitch_excursion(prosody.pitch(audio, sample_rate, fps, num_frames), fps)
     keys = list(emotion_keys) or [EmotionKey(0.0, "neutral", 0.0)]
 
     values = smooth(coarticulation.mouth_track(phones, loud, fps, num_frames, cfg), fps, cfg.smoothing)

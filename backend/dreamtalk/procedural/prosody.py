@@ -40,11 +40,24 @@ def pitch(audio: np.ndarray, sample_rate: int, fps: float, num_frames: int) -> n
     return np.where(strength > 0.45, f0, 0.0).astype(np.float32)
 
 
-def pitch_excursion(f0: np.ndarray) -> np.ndarray:
-    """Voiced pitch in semitones relative to the utterance median (0 where unvoiced), per frame."""
+def pitch_excursion(f0: np.ndarray, fps: float) -> np.ndarray:
+    """Pitch in semitones relative to the utterance median per frame: unvoiced frames are bridged by
+    interpolation, octave jumps clipped, and the contour smoothed over ~60 ms (an intonation contour)."""
+    from scipy.ndimage import gaussian_filter1d
+
     voiced = f0 > 0
     if voiced.sum() < 3:
         return np.zeros_like(f0)
-    semitones = np.zeros_like(f0)
-    semitones[voiced] = 12.0 * np.log2(f0[voiced] / np.median(f0[voiced]))
-    return np.clip(semitones, -12.0, 12.0)
+    semitones = 12.0 * np.log2(f0[voiced] / np.median(f0[voiced]))
+    frames = np.arange(len(f0))
+    contour = np.interp(frames, frames[voiced], np.clip(semitones, -12.0, 12.0))
+    contour = gaussian_filter1d(contour, max(0.06 * fps, 0.5), mode="nearest")
+    return np.where(_near(voiced, int(round(0.1 * fps))), contour, 0.0).astype(np.float32)
+
+
+def _near(mask: np.ndarray, reach: int) -> np.ndarray:
+    """Frames within `reach` frames of a True frame."""
+    if reach <= 0:
+        return mask
+    kernel = np.ones(2 * reach + 1)
+    return np.convolve(mask.astype(float), kernel, mode="same") > 0

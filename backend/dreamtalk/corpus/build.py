@@ -1,0 +1,149 @@
+"""`dreamtalk corpus build`: synthesized emotional speech (+ real speech) labelled by the procedural engine.
+
+Reproducible: utterance i of shard k depends only on (seed, k, i), so the same seed gives the same
+corpus on any machine, and a build can stop and resume (complete shards are kept, missing ones built).
+The corpus is the shortest prefix of synthesized shards reaching `hours`; real speech comes on top.
+Labels are `procedural.engine.animate` on espeak-ng's exact phone timings (synthesized speech) or on
+forced-aligned phones (real speech).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..core.audio import resample
+from ..core.errors import InputError
+from ..core.request import EmotionKey
+from . import store
+from .texts import random_sentence
+from .voices import sample_emotion, sample_voice, split_of, with_ending
+
+LABELER = "procedural-1"  # recorded with every label: which engine (and version) made it
+SHARD_SIZE = 24  # utterances per synthesized shard (~70-90 s of speech)
+REAL_SHARD_SIZE = 40
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Settings of one corpus build (all recorded in corpus.json)."""
+
+    hours: float  # target hours of synthesized speech
+    seed: int = 0  # master seed: same seed, same corpus
+    workers: int = 2  # parallel processes
+    real: bool = True  # add real transcribed speech (Debian asterisk-core-sounds-en) when installed
+    real_limit: int | None = None  # at most this many real utterances (None: all)
+    shard_size: int = SHARD_SIZE  # utterances per synthesized shard (part of the corpus identity)
+
+
+def synth_item(seed: int, shard: int, index: int) -> store.Item:
+    """Utterance `index` of synthesized shard `shard`: random sentence, speaker, emotion, prosody."""
+    from ..procedural.engine import animate
+    from .speech import fresh_synthesize
+
+    rng = np.random.default_rng([seed, shard, index])
+    emotion, level, intensity = sample_emotion(rng)
+    voice = sample_voice(rng, emotion, intensity)
+    text = with_ending(random_sentence(rng), emotion, rng)
+    speech = fresh_synthesize(text, voice)
+    audio, phones = _to_corpus_rate(speech.audio, speech.sample_rate), list(speech.phones)
+    label_seed = int(rng.integers(2**31))
+    curves = animate(audio, store.SAMPLE_RATE, phones, store.FPS, [EmotionKey(0.0, emotion, intensity)],
+                     seed=label_seed)
+    record = {
+        "id": f"syn-{seed}-{shard:05d}-{index:02d}", "source": "espeak", "speaker": voice.variant,
+        "split": split_of(voice.variant), "text": text, "emotion": emotion, "level": level,
+        "intensity": intensity, "label_seed": label_seed, "labels": LABELER, "voice": voice.as_dict(),
+        "phones": store.encode_phones(phones),
+    }
+    return store.Item(audio, curves, record)
+
+
+def _to_corpus_rate(audio: np.ndarray, rate: int) -> np.ndarray:
+    audio = np.asarray(audio, np.float32)
+    return audio if rate == store.SAMPLE_RATE else resample(audio, rate, store.SAMPLE_RATE)
+
+
+def build_synth_shard(root: str, seed: int, shard: int, size: int = SHARD_SIZE) -> float:
+    """Build (or reuse) synthesized shard `shard`; return its seconds of audio."""
+    name = f"syn-{shard:05d}"
+    if name in store.shard_names(Path(root)):
+        records = store.read_records(Path(root), name)
+    else:
+        records = store.write_shard(Path(root), name, [synth_item(seed, shard, i) for i in range(size)])
+    return sum(r["num_samples"] for r in records) / store.SAMPLE_RATE
+
+
+def _build_synth(root: Path, cfg: BuildConfig, progress: Callable[[str, float], None]) -> int:
+    """Build synthesized shards in parallel batches until their prefix reaches `cfg.hours`."""
+    target, total, shard = cfg.hours * 3600.0, 0.0, 0
+    ctx = multiprocessing.get_context("spawn" if cfg.workers > 1 else None)
+    pool = ctx.Pool(cfg.workers) if cfg.workers > 1 else None
+    try:
+        while total < target:
+            batch = list(range(shard, shard + max(1, cfg.workers) * 2))
+            args = [(str(root), cfg.seed, k, cfg.shard_size) for k in batch]
+            seconds = pool.starmap(build_synth_shard, args) if pool else [build_synth_shard(*a) for a in args]
+            for k, s in zip(batch, seconds):
+                if total < target:
+                    total, shard = total + s, k + 1
+                progress("synth", min(total / target, 1.0))
+    finally:
+        if pool:
+            pool.close()
+            pool.join()
+    for extra in store.shard_names(root):  # shards past the prefix (last batch, or an earlier bigger build)
+        if extra.startswith("syn-") and int(extra[4:]) >= shard:
+            for suffix in (".json", ".npz"):
+                (root / "shards" / f"{extra}{suffix}").unlink(missing_ok=True)
+    return shard
+
+
+def build(out: str | Path, cfg: BuildConfig, progress: Callable[[str, float], None] | None = None) -> dict:
+    """Build or resume the corpus at `out`; return a summary (utterances, hours per split)."""
+    root = Path(out)
+    progress = progress or (lambda stage, fraction: None)
+    if cfg.hours <= 0:
+        raise InputError("--hours must be positive")
+    _check_resume(root, cfg)
+    root.mkdir(parents=True, exist_ok=True)
+    store.write_header(root, {"seed": cfg.seed, "hours": cfg.hours, "shard_size": cfg.shard_size,
+                              "labels": LABELER, "real": cfg.real})
+    shards = _build_synth(root, cfg, progress)
+    real = 0
+    if cfg.real:
+        from .real import build_real
+
+        real = build_real(root, cfg, progress)
+    store.write_manifest(root)
+    return summary(store.Corpus(root)) | {"synth_shards": shards, "real_utterances": real}
+
+
+def _check_resume(root: Path, cfg: BuildConfig) -> None:
+    """Refuse to resume into a folder that is not a corpus, or one built from another seed."""
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise InputError(f"{root} exists and is not a folder")
+    if not (root / "corpus.json").is_file():
+        if any(root.iterdir()):
+            raise InputError(f"{root} is not empty and not a corpus; choose a new folder")
+        return
+    header = store.Corpus(root).header
+    if header.get("seed") != cfg.seed or header.get("shard_size", SHARD_SIZE) != cfg.shard_size:
+        raise InputError(f"{root} was built with --seed {header.get('seed')}; resume with the same seed "
+                         "or use a new folder")
+
+
+def summary(corpus: store.Corpus) -> dict:
+    """Utterance count and hours per split and source."""
+    out: dict = {"utterances": len(corpus.records), "hours": {}}
+    for r in corpus.records:
+        key = f"{r['source']}/{r['split']}"
+        out["hours"][key] = out["hours"].get(key, 0.0) + r["num_samples"] / store.SAMPLE_RATE / 3600.0
+    out["hours"] = {k: round(v, 4) for k, v in sorted(out["hours"].items())}
+    return out

@@ -1,0 +1,91 @@
+"""CLI: `dreamtalk eval` (the harness), `dreamtalk eval-classifier` (train/test the frozen emotion
+classifier) and `dreamtalk eval-frontends` (audio front-end transfer comparison)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_subcommands(sub) -> None:
+    p = sub.add_parser("eval", help="run the evaluation harness on a corpus split (markdown + JSON)")
+    p.add_argument("--engine", default="procedural")
+    p.add_argument("--split", default="test", help="test (held-out synthesized voices), real, val, train")
+    p.add_argument("--corpus", required=True, help="corpus folder (dreamtalk corpus build)")
+    p.add_argument("--out", default="out/eval", help="output folder for eval.md and eval.json")
+    p.add_argument("--limit", type=int, help="at most this many utterances")
+    p.add_argument("--seeds", type=int, default=3, help="takes per utterance for diversity (>= 2)")
+    p.add_argument("--window-seconds", type=float, default=8.0, help="sampler window hop for the seam check")
+    p.add_argument("--no-transcript", action="store_true", help="do not pass transcripts to the engine")
+    p.set_defaults(func=cmd_eval)
+    p = sub.add_parser("eval-classifier", help="train (or test) the frozen emotion classifier on a corpus")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--out", help="checkpoint to write (default: test the committed one only)")
+    p.add_argument("--limit", type=int, help="at most this many training utterances")
+    p.set_defaults(func=cmd_classifier)
+    p = sub.add_parser("eval-frontends", help="compare audio front ends: train on synthesized, test on real")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--frontends", default="logmel,whisper")
+    p.add_argument("--train-limit", type=int, default=600, help="training utterances (synthesized, train split)")
+    p.add_argument("--out", default="out/frontends")
+    p.set_defaults(func=cmd_frontends)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ..corpus.store import Corpus
+    from ..progress_bar import ProgressBar
+    from . import harness, report
+
+    cfg = harness.EvalConfig(engine=args.engine, split=args.split, limit=args.limit, seeds=max(2, args.seeds),
+                             window_seconds=args.window_seconds, use_transcript=not args.no_transcript)
+    bar = ProgressBar()
+    try:
+        results = harness.run(Corpus(args.corpus), cfg, progress=bar)
+    finally:
+        bar.close()
+    md, js = report.write(results, Path(args.out), f"{args.engine} on {args.split}")
+    print(md.read_text(encoding="utf-8"))
+    print(f"wrote {md} and {js}")
+    return 0
+
+
+def cmd_classifier(args: argparse.Namespace) -> int:
+    from ..corpus.store import Corpus
+    from .classifier import confusion, confusion_markdown, fit, load_classifier
+
+    corpus = Corpus(args.corpus)
+
+    def samples(split: str, limit: int | None = None):
+        records = corpus.select(split=split, source="espeak")[:limit]
+        return [(corpus.curves(r), r["emotion"]) for r in records]
+
+    if args.out:
+        classifier = fit(samples("train", args.limit))
+        classifier.save(args.out)
+        print(f"wrote {args.out}")
+    else:
+        classifier = load_classifier()
+    report = {}
+    for split in ("train", "val", "test"):
+        data = samples(split)
+        if data:
+            matrix = confusion(classifier, data)
+            report[split] = float(matrix.trace() / matrix.sum())
+            print(f"{split}: accuracy {report[split]:.4f} on {len(data)} utterances")
+            if split == "test":
+                print(confusion_markdown(matrix))
+    print(json.dumps(report))
+    return 0
+
+
+def cmd_frontends(args: argparse.Namespace) -> int:
+    from ..corpus.store import Corpus
+    from .frontends import compare, markdown
+
+    results = compare(Corpus(args.corpus), args.frontends.split(","), args.train_limit)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "frontends.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    print(markdown(results))
+    return 0

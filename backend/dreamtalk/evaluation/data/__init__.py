@@ -1,0 +1,1 @@
+"""Frozen evaluation artefacts (the emotion classifier checkpoint), shipped as package data."""

@@ -1,0 +1,60 @@
+"""Harness results as a markdown table and JSON (per-utterance rows without the raw step arrays)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ..core.formats import atomic_write
+
+# (summary key, label, format, what is good)
+TABLE: tuple[tuple[str, str, str, str], ...] = (
+    ("utterances", "utterances", "{:.0f}", ""),
+    ("seconds", "audio seconds", "{:.0f}", ""),
+    ("closure_rate", "lip: bilabial closure rate", "{:.3f}", "high (1 = every p/b/m closes)"),
+    ("open_bilabial_auc", "lip: open-vowel vs bilabial AUC", "{:.3f}", "high (1 = perfect)"),
+    ("best_lag_frames", "lip: audio/lip-gap best lag (frames)", "{:+.2f}", "near 0 (+ = lips late)"),
+    ("lag_corr", "lip: correlation at best lag", "{:.3f}", "high"),
+    ("mouth_mae", "lip: mouth-group MAE vs labels", "{:.4f}", "low"),
+    ("emotion_accuracy", "emotion: classifier accuracy (8 classes)", "{:.3f}", "high"),
+    ("contrast", "emotion: signature contrast vs neutral", "{:.3f}", "clearly > 0"),
+    ("blink_rate", "dynamics: blinks per minute", "{:.1f}", "human 10-25"),
+    ("step_p50", "dynamics: frame step p50", "{:.4f}", ""),
+    ("step_p95", "dynamics: frame step p95", "{:.4f}", ""),
+    ("step_p99", "dynamics: frame step p99", "{:.4f}", "no spikes"),
+    ("step_max", "dynamics: frame step max", "{:.3f}", ""),
+    ("seam_seconds", "dynamics: seam check audio seconds", "{:.0f}", ">= 60"),
+    ("seam_ratio", "dynamics: join step / other step", "{:.2f}", "near 1"),
+    ("upper_sd", "diversity: upper-face SD across seeds", "{:.4f}", "clearly > mouth"),
+    ("head_sd_deg", "diversity: head SD across seeds (deg)", "{:.2f}", "> 0"),
+    ("mouth_sd", "diversity: mouth SD across seeds", "{:.4f}", "low (lips agree)"),
+    ("upper_to_mouth", "diversity: upper / mouth SD", "{:.1f}", "high"),
+    ("rtf", "speed: real-time factor (per utterance)", "{:.3f}", "< 1"),
+    ("seam_rtf", "speed: real-time factor (long audio)", "{:.3f}", "< 1"),
+)
+
+
+def _fmt(value, pattern: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return pattern.format(value)
+
+
+def markdown(results: dict, title: str) -> str:
+    """A table of the summary: metric, value, what is good."""
+    summary = results["summary"]
+    lines = [f"### {title}", "", "| metric | value | good |", "|---|---|---|"]
+    lines += [f"| {label} | {_fmt(summary.get(key), fmt)} | {good} |" for key, label, fmt, good in TABLE]
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict, out: Path, title: str) -> tuple[Path, Path]:
+    """Write `eval.md` and `eval.json` into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [{k: v for k, v in r.items() if k != "steps"} for r in results["rows"]]
+    data = {"config": results["config"], "summary": results["summary"], "rows": rows}
+    text = json.dumps(data, indent=1, default=float)
+    md = atomic_write(out / "eval.md", lambda f: f.write(markdown(results, title).encode("utf-8")))
+    js = atomic_write(out / "eval.json", lambda f: f.write(text.encode("utf-8")))
+    return md, js

@@ -1,0 +1,61 @@
+"""Front-end registry: a front end maps (audio, rate, fps, num_frames) -> `(T, D)` float32 features.
+
+Every front end has a `name` and a `version`; both are recorded with each dataset and checkpoint so a
+model is never fed features from a different front end than it was trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.errors import InputError
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """A named, versioned feature extractor."""
+
+    name: str  # registry name, e.g. "logmel"
+    version: str  # bump whenever the features change
+    dim: int  # feature width D
+    extract: Callable[[np.ndarray, int, float, int], np.ndarray]  # (audio, rate, fps, T) -> (T, D)
+
+    @property
+    def tag(self) -> str:
+        """`name-version`: the cache folder name and the value recorded in checkpoints."""
+        return f"{self.name}-{self.version}"
+
+    def __call__(self, audio: np.ndarray, sample_rate: int, fps: float, num_frames: int) -> np.ndarray:
+        features = self.extract(audio, sample_rate, fps, num_frames)
+        if features.shape != (num_frames, self.dim):
+            raise RuntimeError(f"{self.tag} returned {features.shape}, expected {(num_frames, self.dim)}")
+        return features.astype(np.float32)
+
+
+def _logmel() -> FrontEnd:
+    from . import logmel
+
+    return FrontEnd("logmel", logmel.VERSION, logmel.DIM, logmel.features)
+
+
+def _whisper() -> FrontEnd:
+    from . import whisper
+
+    return whisper.frontend()
+
+
+_FACTORIES: dict[str, Callable[[], FrontEnd]] = {"logmel": _logmel, "whisper": _whisper}
+
+
+def available() -> list[str]:
+    return list(_FACTORIES)
+
+
+def get_frontend(name: str) -> FrontEnd:
+    """The front end called `name` (raises InputError for an unknown name or a missing extra)."""
+    if name not in _FACTORIES:
+        raise InputError(f"unknown audio front end {name!r}; choose one of {', '.join(_FACTORIES)}")
+    return _FACTORIES[name]()

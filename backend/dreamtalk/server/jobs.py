@@ -1,0 +1,75 @@
+"""Job bookkeeping owned by the service's I/O thread: the bounded queue and per-client limits."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..core.request import GenerateRequest
+from .logs import now
+
+
+@dataclass
+class Job:
+    """One generate request from acceptance until its worker lets go of it."""
+
+    job_id: str  # the generate message's msg_id
+    envelope: list[bytes]  # routing frames to reach the client
+    client: str  # per-client limits key (CurveZMQ key or client session)
+    request: GenerateRequest
+    deadline: float  # monotonic time after which the job is cancelled with "timeout"
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    state: Literal["queued", "running", "answered"] = "queued"  # answered: final reply already sent
+    last_seen: float = field(default_factory=now)  # last message from the client about this job
+    last_beat: float = 0.0  # when we last sent this job's client a heartbeat
+
+
+class JobTable:
+    """Jobs in flight, the bounded queue the workers read, and per-client counts."""
+
+    def __init__(self, max_queue: int, max_per_client: int) -> None:
+        self.queue: queue.Queue[Job | None] = queue.Queue(maxsize=max_queue)
+        self.max_per_client = max_per_client
+        self.jobs: dict[str, Job] = {}
+        self.finished = 0  # jobs whose workers let go (any outcome)
+        self.cancelled = 0  # jobs cancelled (by client, client gone, timeout or shutdown)
+
+    def refusal(self, client: str) -> tuple[str, str] | None:
+        """(code, message) if a new job from `client` cannot be accepted now."""
+        if self.queue.full():
+            return "busy", f"the server is busy ({self.queue.maxsize} jobs queued); try again later"
+        mine = sum(1 for job in self.jobs.values() if job.client == client and job.state != "answered")
+        if mine >= self.max_per_client:
+            return "too_many_jobs", f"this client already has {mine} jobs in flight (limit {self.max_per_client})"
+        return None
+
+    def submit(self, job: Job) -> bool:
+        """Queue `job`; False when the queue filled up meanwhile."""
+        try:
+            self.queue.put_nowait(job)
+        except queue.Full:
+            return False
+        self.jobs[job.job_id] = job
+        return True
+
+    def release(self, job_id: str) -> Job | None:
+        """The worker is done with the job: forget it."""
+        job = self.jobs.pop(job_id, None)
+        if job is not None:
+            self.finished += 1
+        return job
+
+    def for_envelope(self, envelope: list[bytes]) -> list[Job]:
+        return [job for job in self.jobs.values() if job.envelope == envelope and job.state != "answered"]
+
+    def active(self) -> list[Job]:
+        return [job for job in self.jobs.values() if job.state != "answered"]
+
+    def stats(self) -> dict:
+        states = [job.state for job in list(self.jobs.values())]
+        return {
+            "queued": states.count("queued"), "running": states.count("running"),
+            "held": len(states), "finished": self.finished, "cancelled": self.cancelled,
+        }

@@ -1,0 +1,96 @@
+"""Worker threads: take jobs from the bounded queue, run the engine, post replies to the I/O thread.
+
+Workers never touch the service's network socket (ZeroMQ sockets are not thread-safe): each one owns
+a PUSH socket to the I/O thread's inproc outbox and sends `[kind, job_id, message frames...]`, where
+kind is b"progress" (forward if the job is still live) or b"done" (forward, then forget the job).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import zmq
+
+from .. import engines
+from ..core.errors import DreamTalkError, InputError
+from ..core.protocol import Message, encode, error_message, progress_message, result_message
+from .jobs import Job, JobTable
+from .logs import log_event
+
+PROGRESS_MIN_INTERVAL = 0.05  # seconds; engines may report far more often than clients need
+
+
+class WorkerPool:
+    """`count` threads running engines on jobs from `table.queue`."""
+
+    def __init__(self, context: zmq.Context, outbox: str, table: JobTable, count: int) -> None:
+        self.context, self.outbox, self.table = context, outbox, table
+        self.threads = [
+            threading.Thread(target=self._loop, name=f"dreamtalk-worker-{i}", daemon=True) for i in range(count)
+        ]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self, grace: float) -> None:
+        """Ask every thread to finish (after its current job) and wait up to `grace` seconds."""
+        for _ in self.threads:
+            self.table.queue.put(None)
+        deadline = time.monotonic() + grace
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _loop(self) -> None:
+        push = self.context.socket(zmq.PUSH)
+        push.linger = 1000
+        push.connect(self.outbox)
+        try:
+            while (job := self.table.queue.get()) is not None:
+                self._run(job, push)
+        finally:
+            push.close()
+
+    def _run(self, job: Job, push: zmq.Socket) -> None:
+        if job.cancel_event.is_set():
+            push.send_multipart([b"done", job.job_id.encode()])
+            return
+        job.state = "running" if job.state == "queued" else job.state
+        log_event("job_started", job_id=job.job_id, engine=job.request.engine, seconds=round(job.request.duration, 2))
+        reply = _execute(job, _Reporter(job, push))
+        push.send_multipart([b"done", job.job_id.encode()] + ([] if reply is None else encode(reply)))
+
+
+class _Reporter:
+    """The `report(stage, fraction)` callback given to engines; throttled progress messages."""
+
+    def __init__(self, job: Job, push: zmq.Socket) -> None:
+        self.job, self.push, self.last = job, push, 0.0
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_MIN_INTERVAL or fraction >= 1.0:
+            self.last = now
+            frames = encode(progress_message(self.job.job_id, stage, fraction))
+            self.push.send_multipart([b"progress", self.job.job_id.encode(), *frames])
+
+
+def _execute(job: Job, report: _Reporter) -> Message | None:
+    """Run the engine; the reply to send, or None when the job was cancelled (already answered)."""
+    started = time.monotonic()
+    try:
+        takes = engines.generate(job.request, engines.Progress(report, job.cancel_event))
+        reply = result_message(job.job_id, takes)
+    except engines.Cancelled:
+        log_event("job_cancelled", job_id=job.job_id)
+        return None
+    except InputError as error:
+        reply = error_message("bad_request", str(error), job.job_id)
+    except DreamTalkError as error:
+        reply = error_message("engine_error", str(error), job.job_id)
+    except Exception as error:  # an engine bug must not kill the worker thread
+        log_event("engine_crashed", 40, exc_info=True, job_id=job.job_id)
+        reply = error_message("engine_error", f"engine failed: {type(error).__name__}: {error}", job.job_id)
+    log_event("job_finished", job_id=job.job_id, outcome=reply.type, seconds=round(time.monotonic() - started, 3))
+    return reply

@@ -1,0 +1,254 @@
+"""Operators: Generate, Regenerate range, Cancel (and Esc), bundled rig, emotion keys, backend control."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+
+from . import generate, jobs, preferences, state
+from ._core import DreamTalkError
+
+DRAIN_INTERVAL = 0.1  # seconds between queue drains while a job runs
+RIG_FILE = "arkit_head.blend"
+RIG_OBJECTS = ("ARKitHead", "HeadRoot")
+
+
+def _drain(runner: jobs.JobRunner) -> float | None:
+    """Apply `runner`'s queued events on the main thread; the next timer interval, None once done."""
+    running = runner.drain()
+    _redraw()
+    return DRAIN_INTERVAL if running else None
+
+
+def drain_generate() -> float | None:
+    """bpy.app.timers callback of Generate / Regenerate range."""
+    return _drain(state.GENERATE)
+
+
+def drain_hello() -> float | None:
+    """bpy.app.timers callback of Test connection."""
+    return _drain(state.HELLO)
+
+
+def _ensure_timer(callback) -> None:
+    if not bpy.app.timers.is_registered(callback):
+        bpy.app.timers.register(callback, first_interval=DRAIN_INTERVAL)
+
+
+def _redraw() -> None:
+    wm = bpy.context.window_manager
+    for window in wm.windows if wm else ():
+        for area in window.screen.areas:
+            area.tag_redraw()
+
+
+def start_job(job: generate.Job, make_client=None) -> None:
+    """Send `job` to the backend on a worker thread; results are applied by `drain_generate`."""
+    if make_client is None:
+        backend = preferences.settings()
+        make_client = jobs.client_factory(backend.address, backend.timeout, backend.curve)
+    label = "Regenerating range" if job.frame_range else f"Generating {job.request.takes} take(s)"
+    state.GENERATE.start(
+        jobs.generate_work(make_client, job.request), lambda takes: generate.apply_results(job, takes), label,
+    )
+    _ensure_timer(drain_generate)
+
+
+class _StartsJob:
+    """Shared execute/invoke of Generate and Regenerate range."""
+
+    regenerate = False
+
+    @classmethod
+    def poll(cls, context) -> bool:
+        return not state.GENERATE.running and context.scene is not None
+
+    def execute(self, context):
+        try:
+            start_job(generate.prepare(context, regenerate=self.regenerate))
+        except (DreamTalkError, ValueError) as exc:
+            self.report({"ERROR"}, jobs.one_line(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, state.GENERATE.state.label)
+        return {"FINISHED"}
+
+    def invoke(self, context, event):
+        result = self.execute(context)
+        if "FINISHED" in result:
+            bpy.ops.dreamtalk.watch_escape("INVOKE_DEFAULT")
+        return result
+
+
+class DREAMTALK_OT_generate(_StartsJob, bpy.types.Operator):
+    """Generate face animation from the audio (runs on the backend; Blender stays responsive)"""
+
+    bl_idname = "dreamtalk.generate"
+    bl_label = "Generate"
+
+
+class DREAMTALK_OT_regenerate_range(_StartsJob, bpy.types.Operator):
+    """Regenerate only the frame range, keeping keys outside it and locked frames"""
+
+    bl_idname = "dreamtalk.regenerate_range"
+    bl_label = "Regenerate range"
+    regenerate = True
+
+
+class DREAMTALK_OT_cancel(bpy.types.Operator):
+    """Stop the running backend job (nothing is applied)"""
+
+    bl_idname = "dreamtalk.cancel"
+    bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, context) -> bool:
+        return state.GENERATE.running
+
+    def execute(self, context):
+        state.GENERATE.cancel()
+        return {"FINISHED"}
+
+
+class DREAMTALK_OT_watch_escape(bpy.types.Operator):
+    """Cancels the running job on Esc; passes every other event through"""
+
+    bl_idname = "dreamtalk.watch_escape"
+    bl_label = "Cancel DREAM-Talk job on Esc"
+    bl_options = {"INTERNAL"}
+
+    def invoke(self, context, event):
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if not state.GENERATE.running:
+            return {"FINISHED"}
+        if event.type == "ESC" and event.value == "PRESS":
+            state.GENERATE.cancel()
+            return {"FINISHED"}
+        return {"PASS_THROUGH"}
+
+
+def rig_path() -> Path | None:
+    """The bundled rig: inside the built extension, else the repository's rigs/ folder."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "rigs" / RIG_FILE, here.parent / "rigs" / RIG_FILE):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class DREAMTALK_OT_add_rig(bpy.types.Operator):
+    """Append the bundled ARKit head (52 ARKit shape keys) and make it the target"""
+
+    bl_idname = "dreamtalk.add_rig"
+    bl_label = "Add bundled rig"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        path = rig_path()
+        if path is None:
+            self.report({"ERROR"}, f"bundled rig {RIG_FILE} is missing from this build")
+            return {"CANCELLED"}
+        with bpy.data.libraries.load(str(path), link=False) as (source, target):
+            target.objects = [n for n in RIG_OBJECTS if n in source.objects]
+        for obj in target.objects:
+            context.scene.collection.objects.link(obj)
+        added = {obj.name.split(".")[0]: obj for obj in target.objects}
+        settings = context.scene.dreamtalk
+        if "ARKitHead" not in added:
+            self.report({"ERROR"}, f"{path.name} has no ARKitHead object")
+            return {"CANCELLED"}
+        settings.target = added["ARKitHead"]
+        if "HeadRoot" in added:
+            settings.head_mode, settings.head_object = "OBJECT", added["HeadRoot"]
+        self.report({"INFO"}, f"added {', '.join(o.name for o in target.objects)}")
+        return {"FINISHED"}
+
+
+class DREAMTALK_OT_emotion_key_add(bpy.types.Operator):
+    """Add an emotion key at the current frame's time"""
+
+    bl_idname = "dreamtalk.emotion_key_add"
+    bl_label = "Add emotion key"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        settings = context.scene.dreamtalk
+        key = settings.emotion_keys.add()
+        fps = context.scene.render.fps / context.scene.render.fps_base
+        key.time = max(0.0, (context.scene.frame_current - settings.start_frame) / fps)
+        key.emotion, key.intensity = settings.emotion, settings.intensity
+        settings.emotion_key_index = len(settings.emotion_keys) - 1
+        return {"FINISHED"}
+
+
+class DREAMTALK_OT_emotion_key_remove(bpy.types.Operator):
+    """Remove the selected emotion key"""
+
+    bl_idname = "dreamtalk.emotion_key_remove"
+    bl_label = "Remove emotion key"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context) -> bool:
+        return len(context.scene.dreamtalk.emotion_keys) > 0
+
+    def execute(self, context):
+        settings = context.scene.dreamtalk
+        settings.emotion_keys.remove(settings.emotion_key_index)
+        settings.emotion_key_index = max(0, min(settings.emotion_key_index, len(settings.emotion_keys) - 1))
+        return {"FINISHED"}
+
+
+class DREAMTALK_OT_start_backend(bpy.types.Operator):
+    """Start `dreamtalk serve` from the configured Python on the configured address"""
+
+    bl_idname = "dreamtalk.start_backend"
+    bl_label = "Start local backend"
+
+    def execute(self, context):
+        try:
+            state.LOCAL_BACKEND.start(preferences.python_path(context), preferences.settings(context).address)
+        except (ValueError, OSError) as exc:
+            self.report({"ERROR"}, jobs.one_line(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"local backend {state.LOCAL_BACKEND.describe()}")
+        return {"FINISHED"}
+
+
+class DREAMTALK_OT_stop_backend(bpy.types.Operator):
+    """Stop the local backend started from Blender"""
+
+    bl_idname = "dreamtalk.stop_backend"
+    bl_label = "Stop"
+
+    def execute(self, context):
+        state.LOCAL_BACKEND.stop()
+        return {"FINISHED"}
+
+
+class DREAMTALK_OT_test_connection(bpy.types.Operator):
+    """Ask the backend for its capabilities (device, engines, protocol version)"""
+
+    bl_idname = "dreamtalk.test_connection"
+    bl_label = "Test connection"
+
+    def execute(self, context):
+        backend = preferences.settings(context)
+        make = jobs.client_factory(backend.address, backend.timeout, backend.curve)
+        try:
+            state.HELLO.start(jobs.hello_work(make), jobs.describe_capabilities, "Testing connection")
+        except DreamTalkError as exc:
+            self.report({"ERROR"}, jobs.one_line(exc))
+            return {"CANCELLED"}
+        _ensure_timer(drain_hello)
+        return {"FINISHED"}
+
+
+classes = (
+    DREAMTALK_OT_generate, DREAMTALK_OT_regenerate_range, DREAMTALK_OT_cancel, DREAMTALK_OT_watch_escape,
+    DREAMTALK_OT_add_rig, DREAMTALK_OT_emotion_key_add, DREAMTALK_OT_emotion_key_remove,
+    DREAMTALK_OT_start_backend, DREAMTALK_OT_stop_backend, DREAMTALK_OT_test_connection,
+)
