@@ -17,7 +17,7 @@ import torch
 
 from dreamtalk.models.emodiff.config import DenoiserConfig, DiffusionConfig, SamplerConfig
 from dreamtalk.models.emodiff.denoiser import Denoiser
-from dreamtalk.models.emodiff.features import LogMelFrontEnd, front_end
+from dreamtalk.models.emodiff.features import DEFAULT_FRONT_END, front_end
 from dreamtalk.models.emodiff.generate import generate
 from dreamtalk.models.emodiff.model import EmoDiff, load
 from dreamtalk.models.emodiff.smoke import buzz_utterance
@@ -28,7 +28,7 @@ def model_for(checkpoint: str | None) -> EmoDiff:
 
     if checkpoint:
         return load(checkpoint)
-    cfg = DenoiserConfig(audio_dim=LogMelFrontEnd.dim)
+    cfg = DenoiserConfig(audio_dim=front_end(DEFAULT_FRONT_END).dim)
     return EmoDiff(Denoiser(cfg).eval(), DiffusionConfig(), np.zeros(55, np.float32), np.ones(55, np.float32))
 
 

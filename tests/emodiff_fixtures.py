@@ -39,6 +39,6 @@ def tiny_model(seed: int = 0, prediction: str = "x0", **kw) -> EmoDiff:
     cfg = tiny_config(**kw)
     mean, std = statistics(clips, STD_FLOOR)
     model = EmoDiff(Denoiser(cfg), DiffusionConfig(train_steps=100, prediction=prediction), mean, std,
-                    "logmel30", emotion_presets(clips, cfg.style_frames))
+                    "logmel-1", emotion_presets(clips, cfg.style_frames))
     model.denoiser.eval()
     return model

@@ -10,14 +10,14 @@ from dreamtalk.core.request import EmotionKey, GenerateRequest
 from dreamtalk.engines import Progress, generate
 from dreamtalk.models.emodiff import model as checkpoint
 from dreamtalk.models.emodiff.engine import ENV_VAR
-from dreamtalk.models.emodiff.features import LogMelFrontEnd
+from dreamtalk.models.emodiff.features import front_end
 from dreamtalk.models.emodiff.smoke import buzz_utterance
 from emodiff_fixtures import tiny_model
 
 
 @pytest.fixture()
 def installed(tmp_path, monkeypatch):
-    model = tiny_model(audio_dim=LogMelFrontEnd.dim)
+    model = tiny_model(audio_dim=front_end("logmel-1").dim)
     path = tmp_path / "emodiff.pt"
     checkpoint.save(model, path)
     monkeypatch.setenv(ENV_VAR, str(path))
@@ -63,15 +63,14 @@ def test_engine_keeps_locked_frames(installed):
         generate(_request(locked=take.slice(0, 5), locked_mask=mask[:5]))
 
 
-def test_front_end_shape_and_rate():
+def test_front_end_is_resolved_by_versioned_tag():
+    fe = front_end("logmel-1")
     audio, rate, _ = buzz_utterance(3, seed=0)
-    frames = int(len(audio) / rate * 25) + 3  # a few frames past the end are padded, not an error
-    feats = LogMelFrontEnd()(audio, rate, 25.0, frames)
-    assert feats.shape == (frames, LogMelFrontEnd.dim) and np.isfinite(feats).all()
-    loud = feats[:, 26]  # energy follows the buzz envelope: silent lead-in below the voiced middle
-    assert loud[:3].max() < np.median(loud[10:-10]) - 0.3
-    with pytest.raises(InputError, match="16000"):
-        LogMelFrontEnd()(audio, 8000, 25.0, 40)
+    assert fe(audio, rate, 25.0, 20).shape == (20, fe.dim)
+    with pytest.raises(InputError, match="logmel-99"):
+        front_end("logmel-99")
+    with pytest.raises(InputError):
+        front_end("nonsense-1")
 
 
 def test_cli_smoke_corpus_then_train(tmp_path, capsys):

@@ -52,11 +52,12 @@ def test_checkpoint_round_trip_and_resume(tmp_path):
     model = train(tiny_clips(), out, tiny_config(), DiffusionConfig(train_steps=100), tcfg)
     payload = torch.load(out, map_location="cpu", weights_only=True)
     assert payload["format_version"] == FORMAT_VERSION and tuple(payload["arkit_names"]) == ARKIT_NAMES
-    assert payload["audio_front_end"] == "logmel30" and payload["step"] == 4
+    assert payload["audio_front_end"] == "logmel-1" and payload["step"] == 4
     loaded = checkpoint.load(out)
     assert loaded.cfg == model.cfg and loaded.diffusion == model.diffusion
     assert np.array_equal(loaded.mean, model.mean) and np.array_equal(loaded.std, model.std)
-    assert set(loaded.presets) == {"neutral", "happy", "sad"}
+    assert {"neutral", "happy", "sad", "angry"} <= set(loaded.presets)  # corpus + repository presets
+    assert all(np.array_equal(loaded.presets[k], model.presets[k]) for k in model.presets)
     x, t = torch.randn(2, 16, 55), torch.tensor([3, 70])
     cond = Conditions(torch.randn(2, 16, 6), torch.randn(2, 16, 56), torch.ones(2, dtype=torch.bool),
                       torch.ones(2, dtype=torch.bool))

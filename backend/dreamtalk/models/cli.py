@@ -10,7 +10,9 @@ def add_subcommands(sub) -> None:
     p = sub.add_parser("train", help="train learned models")
     models = p.add_subparsers(dest="model", required=True)
     e = models.add_parser("emodiff", help="train EmoDiff on a corpus folder (resumes from --out)")
-    e.add_argument("--corpus", required=True, help="folder of .npz clips (see docs/emodiff.md)")
+    e.add_argument("--corpus", required=True, help="a built corpus (docs/CORPUS.md) or a folder of .npz clips")
+    e.add_argument("--split", default="train", help="split of a built corpus to train on")
+    e.add_argument("--limit", type=int, help="use at most this many utterances (spread evenly)")
     e.add_argument("--out", default="emodiff.pt", help="checkpoint path (resumed when it exists)")
     e.add_argument("--steps", type=int, default=20000, help="optimizer steps in all")
     e.add_argument("--batch", type=int, default=64, help="windows per step (per process)")
@@ -41,7 +43,7 @@ def cmd_train_emodiff(args: argparse.Namespace) -> int:
 
     if not Path(args.out).resolve().parent.is_dir():
         raise InputError(f"output folder {Path(args.out).parent} does not exist")
-    clips = load_corpus(args.corpus)
+    clips = load_corpus(args.corpus, split=args.split, limit=args.limit)
     bar = ProgressBar()
     dcfg = DenoiserConfig(window=args.window, width=args.width, layers=args.layers)
     tcfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, save_every=args.save_every)

@@ -19,7 +19,7 @@ import torch
 from ...core.errors import InputError
 from .conditions import condition_tracks
 from .config import DenoiserConfig
-from .features import front_end
+from .features import DEFAULT_FRONT_END, front_end
 
 
 @dataclass
@@ -29,6 +29,10 @@ class Clip:
     features: np.ndarray  # (T, F) float32
     x: np.ndarray  # (T, P) float32: 52 ARKit values + yaw, pitch, roll
     emotion: str  # emotion label
+    style_group: str = ""  # clips of one group may serve as each other's style (default: the emotion)
+
+    def __post_init__(self) -> None:
+        self.style_group = self.style_group or self.emotion
 
 
 def load_clip(path: Path, fe_name: str, fps: float) -> Clip:
@@ -41,11 +45,38 @@ def load_clip(path: Path, fe_name: str, fps: float) -> Clip:
         return Clip(feats, x, str(data["emotion"]))
 
 
-def load_corpus(folder: str | Path, fe_name: str = "logmel30", fps: float = 25.0) -> list[Clip]:
-    """All `.npz` clips of a folder (sorted by name)."""
+def load_store(root: Path, fe_name: str, fps: float, split: str, limit: int | None = None) -> list[Clip]:
+    """Clips of one split of a `dreamtalk corpus build` corpus (docs/CORPUS.md); style groups are
+    emotion + level, so a style clip shows the same emotion at a similar intensity."""
+    from ...corpus.store import Corpus
+
+    corpus = Corpus(root)
+    if abs(float(corpus.header.get("fps", fps)) - fps) > 1e-6:
+        raise InputError(f"{root} is at {corpus.header.get('fps')} fps; the model trains at {fps:g}")
+    records = corpus.select(split)
+    if not records:
+        raise InputError(f"{root} has no utterances in split {split!r}")
+    if limit and limit < len(records):
+        records = [records[i] for i in np.linspace(0, len(records) - 1, limit).round().astype(int)]
+    fe = front_end(fe_name)
+    clips = []
+    for r in records:
+        curves = corpus.curves(r)
+        x = np.concatenate([curves.values, curves.head_pose], axis=1).astype(np.float32)
+        clips.append(Clip(corpus.features(r, fe), x, r["emotion"], f"{r['emotion']}-{r.get('level', 0)}"))
+    return clips
+
+
+def load_corpus(
+    folder: str | Path, fe_name: str = DEFAULT_FRONT_END, fps: float = 25.0, split: str = "train",
+    limit: int | None = None,
+) -> list[Clip]:
+    """A built corpus (folder with corpus.json: `split`, `limit`) or a folder of `.npz` clips."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"corpus folder not found: {folder}")
+    if (folder / "corpus.json").is_file():
+        return load_store(folder, fe_name, fps, split, limit)
     paths = sorted(folder.glob("*.npz"))
     if not paths:
         raise InputError(f"no .npz clips in {folder}")
@@ -67,6 +98,23 @@ def emotion_presets(clips: Sequence[Clip], frames: int) -> dict[str, np.ndarray]
     return {name: c.x[(len(c.x) - frames) // 2:(len(c.x) - frames) // 2 + frames].copy() for name, c in best.items()}
 
 
+PRESET_FOLDER = Path(__file__).resolve().parents[4] / "presets" / "emotions"  # the repository's presets
+
+
+def builtin_presets(frames: int, folder: Path = PRESET_FOLDER, level: int = 3) -> dict[str, np.ndarray]:
+    """Per emotion, the centred `frames` raw frames of the repository preset `EMOTION-LEVEL.json`."""
+    from ...corpus.presets import read_preset
+
+    out = {}
+    for path in sorted(folder.glob(f"*-{level}.json")) if folder.is_dir() else []:
+        preset = read_preset(path)
+        c = preset.curves.resample(25.0)
+        x = np.concatenate([c.values, c.head_pose], axis=1).astype(np.float32)
+        start = max(0, (len(x) - frames) // 2)
+        out[preset.emotion] = x[start:start + frames].copy()
+    return out
+
+
 class WindowSampler:
     """Random training windows (normalised) from clips of at least N frames."""
 
@@ -77,9 +125,9 @@ class WindowSampler:
         self.cfg, self.mean, self.std = cfg, mean, std
         lengths = np.array([len(c.x) - cfg.window + 1 for c in self.clips], np.float64)
         self.weights = lengths / lengths.sum()
-        self.by_emotion: dict[str, list[int]] = {}
+        self.by_group: dict[str, list[int]] = {}
         for i, c in enumerate(self.clips):
-            self.by_emotion.setdefault(c.emotion, []).append(i)
+            self.by_group.setdefault(c.style_group, []).append(i)
 
     def _window(self, rng: np.random.Generator, index: int, frames: int) -> tuple[np.ndarray, np.ndarray]:
         clip = self.clips[index]
@@ -92,7 +140,7 @@ class WindowSampler:
         xs, feats, styles, initials = [], [], [], []
         for index in rng.choice(len(self.clips), size=size, p=self.weights):
             x, f = self._window(rng, int(index), n)
-            style, _ = self._window(rng, int(rng.choice(self.by_emotion[self.clips[index].emotion])), k)
+            style, _ = self._window(rng, int(rng.choice(self.by_group[self.clips[index].style_group])), k)
             xs.append(x), feats.append(f), styles.append(style), initials.append(x[0])
         tracks = np.stack([condition_tracks(s[None], i, self.cfg)[0] for s, i in zip(styles, initials)])
         return {

@@ -18,8 +18,9 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from .config import DenoiserConfig, DiffusionConfig, TrainConfig, config_to_dict
-from .data import Clip, WindowSampler, emotion_presets, statistics
+from .data import Clip, WindowSampler, builtin_presets, emotion_presets, statistics
 from .denoiser import Conditions, Denoiser
+from .features import DEFAULT_FRONT_END
 from .model import STD_FLOOR, EmoDiff, load_payload, save
 from .scheduler import Scheduler
 
@@ -77,11 +78,14 @@ def diffusion_loss(
     return loss
 
 
-def new_model(clips: list[Clip], dcfg: DenoiserConfig, diff: DiffusionConfig, fe_name: str) -> EmoDiff:
+def new_model(clips: list[Clip], dcfg: DenoiserConfig, diff: DiffusionConfig, fe_name: str,
+              use_builtin_presets: bool = True) -> EmoDiff:
     """A freshly initialised model with the corpus' statistics and emotion presets."""
     dcfg.audio_dim = int(clips[0].features.shape[1])
     mean, std = statistics(clips, STD_FLOOR)
-    return EmoDiff(Denoiser(dcfg), diff, mean, std, fe_name, emotion_presets(clips, dcfg.style_frames))
+    presets = emotion_presets(clips, dcfg.style_frames)  # from the corpus, overridden by the repo's presets
+    presets.update(builtin_presets(dcfg.style_frames) if use_builtin_presets else {})
+    return EmoDiff(Denoiser(dcfg), diff, mean, std, fe_name, presets)
 
 
 def _start(payload: dict | None, clips: list[Clip], dcfg: DenoiserConfig, diff: DiffusionConfig,
@@ -106,7 +110,7 @@ def train(
     dcfg: DenoiserConfig | None = None,
     diff: DiffusionConfig | None = None,
     tcfg: TrainConfig | None = None,
-    fe_name: str = "logmel30",
+    fe_name: str = DEFAULT_FRONT_END,
     device: str = "cpu",
     resume: bool = True,
     report: Callable[[int, int, float], None] | None = None,
