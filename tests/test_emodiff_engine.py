@@ -44,6 +44,8 @@ def test_engine_generates_takes_with_emotion_controls(installed):
     assert not np.allclose(takes[0].values, takes[1].values)
     keyed = generate(_request(emotion_keys=[EmotionKey(0.0, "sad", 0.4), EmotionKey(1.0, "happy", 1.0)]))
     assert keyed[0].num_frames == int(round(request.duration * 25))
+    level = generate(_request(emotion="surprised-1"))  # a repository preset file by name
+    assert level[0].num_frames == keyed[0].num_frames
     with pytest.raises(InputError, match="unknown emotion preset 'furious'"):
         generate(_request(emotion="furious"))
 

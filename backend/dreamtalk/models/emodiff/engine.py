@@ -19,6 +19,7 @@ from ...core.errors import InputError
 from ...core.request import GenerateRequest
 from .conditions import StyleKey, fit_style, mix_styles
 from .config import SamplerConfig
+from .data import PRESET_FOLDER
 from .features import SAMPLE_RATE, front_end
 from .generate import generate, preset_style
 from .model import EmoDiff, load
@@ -53,13 +54,23 @@ def curves_to_x(curves: Curves, fps: float) -> np.ndarray:
     return np.concatenate([c.values, c.head_pose], axis=1).astype(np.float32)
 
 
+def named_style(model: EmoDiff, name: str) -> np.ndarray:
+    """`(K, P)` normalised style of a checkpoint preset, else of `presets/emotions/NAME.json`."""
+    path = PRESET_FOLDER / f"{name}.json"
+    if name in model.presets or not path.is_file():
+        return preset_style(model, name)
+    from ...corpus.presets import read_preset
+
+    return fit_style(model.normalize(curves_to_x(read_preset(path).curves, model.cfg.fps)), model.cfg.style_frames)
+
+
 def emotion_style(model: EmoDiff, spec: str) -> np.ndarray:
     """`(K, P)` normalised style for 'name' or 'name:weight+name:weight' (a mix of presets)."""
     parts = []
     for item in spec.split("+"):
         name, _, weight = item.strip().partition(":")
         try:
-            parts.append((preset_style(model, name.strip()), float(weight) if weight else 1.0))
+            parts.append((named_style(model, name.strip()), float(weight) if weight else 1.0))
         except ValueError:
             raise InputError(f"bad emotion mix {spec!r}; write e.g. happy:0.7+surprised:0.3") from None
     return mix_styles(parts) if len(parts) > 1 else parts[0][0]
