@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from dreamtalk.cli import main
 from dreamtalk.core.curves import Curves
@@ -83,5 +84,8 @@ def test_cli_smoke_corpus_then_train(tmp_path, capsys):
             "--layers", "1"]
     assert main(args) == 0
     assert checkpoint.load(out).cfg.width == 32
+    small = tmp_path / "ship.pt"
+    assert main(["train", "emodiff-export", str(out), str(small)]) == 0
+    assert "optimizer" not in torch.load(small, weights_only=True) and small.stat().st_size < out.stat().st_size
     assert main(["train", "emodiff", "--corpus", str(tmp_path / "nope"), "--out", str(out)]) == 2
     assert "corpus folder not found" in capsys.readouterr().err

@@ -26,6 +26,10 @@ def add_subcommands(sub) -> None:
     e.add_argument("--save-every", type=int, default=1000, help="steps between checkpoints")
     e.add_argument("--fresh", action="store_true", help="start over even if --out exists")
     e.set_defaults(func=cmd_train_emodiff)
+    x = models.add_parser("emodiff-export", help="strip a training checkpoint down to what inference needs")
+    x.add_argument("checkpoint", help="training checkpoint (from train emodiff)")
+    x.add_argument("out", help="inference checkpoint to write")
+    x.set_defaults(func=cmd_export)
     s = models.add_parser("smoke-corpus", help="write a SMOKE corpus (procedural engine on buzz audio)")
     s.add_argument("out", help="output folder")
     s.add_argument("--clips", type=int, default=32)
@@ -61,4 +65,12 @@ def cmd_smoke_corpus(args: argparse.Namespace) -> int:
 
     paths = write_smoke_corpus(args.out, args.clips, args.words, args.seed)
     print(f"wrote {len(paths)} smoke clips to {args.out}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .emodiff.model import export
+
+    path = export(args.checkpoint, args.out)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0

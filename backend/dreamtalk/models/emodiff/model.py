@@ -115,3 +115,9 @@ def load_payload(path: str | os.PathLike) -> dict[str, Any]:
 def load(path: str | os.PathLike) -> EmoDiff:
     """Rebuild the model from a checkpoint file."""
     return EmoDiff.from_dict(load_payload(path))
+
+
+def export(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Write `src` without its training state (optimizer, loss history): the file to ship."""
+    save(load(src), dst)
+    return Path(dst)
