@@ -51,7 +51,7 @@ class SamplerConfig:
     steps: int = 10  # sampling steps (DDIM); DDPM always uses all training steps
     eta: float = 0.0  # DDIM stochasticity (0 = deterministic given the initial noise)
     guidance: float = 1.5  # classifier-free guidance scale on style (1 = plain conditional model)
-    audio_guidance: float = 1.0  # separate guidance scale on audio (1 = off)
+    audio_guidance: float = 2.0  # separate guidance scale on audio (1 = off; 2 sharpens lip closures)
     long_mode: Literal["stitch", "autoregressive"] = "stitch"  # overlapping windows or continuation
     overlap: int = 8  # frames shared by consecutive windows
     transition: float = 0.5  # seconds of cross-fade between emotion keys
