@@ -1,0 +1,1 @@
+"""Learned models (torch lives here, never in `dreamtalk.core`)."""

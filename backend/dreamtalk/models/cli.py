@@ -1,0 +1,76 @@
+"""`dreamtalk train ...` subcommands: `train emodiff` and `train smoke-corpus`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_subcommands(sub) -> None:
+    p = sub.add_parser("train", help="train learned models")
+    models = p.add_subparsers(dest="model", required=True)
+    e = models.add_parser("emodiff", help="train EmoDiff on a corpus folder (resumes from --out)")
+    e.add_argument("--corpus", required=True, help="a built corpus (docs/CORPUS.md) or a folder of .npz clips")
+    e.add_argument("--split", default="train", help="split of a built corpus to train on")
+    e.add_argument("--limit", type=int, help="use at most this many utterances (spread evenly)")
+    e.add_argument("--out", default="emodiff.pt", help="checkpoint path (resumed when it exists)")
+    e.add_argument("--steps", type=int, default=20000, help="optimizer steps in all")
+    e.add_argument("--batch", type=int, default=64, help="windows per step (per process)")
+    e.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate")
+    e.add_argument("--width", type=int, default=128, help="transformer width")
+    e.add_argument("--layers", type=int, default=4, help="transformer layers")
+    e.add_argument("--window", type=int, default=32, help="frames per window")
+    e.add_argument("--prediction", choices=("eps", "x0"), default="x0", help="denoiser target")
+    e.add_argument("--device", default="cpu", help="cpu or cuda")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--save-every", type=int, default=1000, help="steps between checkpoints")
+    e.add_argument("--fresh", action="store_true", help="start over even if --out exists")
+    e.set_defaults(func=cmd_train_emodiff)
+    x = models.add_parser("emodiff-export", help="strip a training checkpoint down to what inference needs")
+    x.add_argument("checkpoint", help="training checkpoint (from train emodiff)")
+    x.add_argument("out", help="inference checkpoint to write")
+    x.set_defaults(func=cmd_export)
+    s = models.add_parser("smoke-corpus", help="write a SMOKE corpus (procedural engine on buzz audio)")
+    s.add_argument("out", help="output folder")
+    s.add_argument("--clips", type=int, default=32)
+    s.add_argument("--words", type=int, default=30)
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_smoke_corpus)
+
+
+def cmd_train_emodiff(args: argparse.Namespace) -> int:
+    from ..core.errors import InputError
+    from ..progress_bar import ProgressBar
+    from .emodiff.config import DenoiserConfig, DiffusionConfig, TrainConfig
+    from .emodiff.data import load_corpus
+    from .emodiff.train import train
+
+    if not Path(args.out).resolve().parent.is_dir():
+        raise InputError(f"output folder {Path(args.out).parent} does not exist")
+    clips = load_corpus(args.corpus, split=args.split, limit=args.limit)
+    bar = ProgressBar()
+    dcfg = DenoiserConfig(window=args.window, width=args.width, layers=args.layers)
+    tcfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, save_every=args.save_every)
+    try:
+        train(clips, args.out, dcfg, DiffusionConfig(prediction=args.prediction), tcfg, device=args.device,
+              resume=not args.fresh, report=lambda s, n, loss: bar(f"loss {loss:.4f}", s / n))
+    finally:
+        bar.close()
+    print(f"wrote {args.out} (losses in {args.out}.log.jsonl)")
+    return 0
+
+
+def cmd_smoke_corpus(args: argparse.Namespace) -> int:
+    from .emodiff.smoke import write_smoke_corpus
+
+    paths = write_smoke_corpus(args.out, args.clips, args.words, args.seed)
+    print(f"wrote {len(paths)} smoke clips to {args.out}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .emodiff.model import export
+
+    path = export(args.checkpoint, args.out)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0

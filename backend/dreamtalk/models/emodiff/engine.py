@@ -1,0 +1,118 @@
+"""`--engine emodiff`: the `dreamtalk.engines` adapter (request in, one `Curves` per take out).
+
+The checkpoint comes from $DREAMTALK_EMODIFF_CHECKPOINT, else `DEFAULT_CHECKPOINT`; without one the
+engine stops with a one-line error before any work. Emotion specs: a preset name ("happy") or a mix
+("happy:0.7+surprised:0.3"); `style_clip` overrides the preset; `emotion_keys` give emotion over time.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ...core.audio import prepare_audio
+from ...core.curves import Curves
+from ...core.errors import InputError
+from ...core.request import GenerateRequest
+from .conditions import StyleKey, fit_style, mix_styles
+from .config import SamplerConfig
+from .data import PRESET_FOLDER
+from .features import SAMPLE_RATE, front_end
+from .generate import generate, preset_style
+from .model import EmoDiff, load
+
+ENV_VAR = "DREAMTALK_EMODIFF_CHECKPOINT"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "emodiff.pt"
+
+
+def checkpoint_path() -> Path:
+    return Path(os.environ.get(ENV_VAR) or DEFAULT_CHECKPOINT)
+
+
+@lru_cache(maxsize=2)
+def _load(path: str, mtime: float) -> EmoDiff:
+    return load(path)
+
+
+def installed_model() -> EmoDiff:
+    """The configured checkpoint, loaded once (reloaded when the file changes)."""
+    path = checkpoint_path()
+    if not path.is_file():
+        raise InputError(
+            f"no EmoDiff checkpoint installed (looked for {path}); train one with "
+            f"`dreamtalk train emodiff --corpus DIR` and set {ENV_VAR}, or use --engine procedural"
+        )
+    return _load(str(path), path.stat().st_mtime)
+
+
+def curves_to_x(curves: Curves, fps: float) -> np.ndarray:
+    """`(T, 55)` raw x from curves, resampled to the model's frame rate."""
+    c = curves.resample(fps)
+    return np.concatenate([c.values, c.head_pose], axis=1).astype(np.float32)
+
+
+def named_style(model: EmoDiff, name: str) -> np.ndarray:
+    """`(K, P)` normalised style of a checkpoint preset, else of `presets/emotions/NAME.json`."""
+    path = PRESET_FOLDER / f"{name}.json"
+    if name in model.presets or not path.is_file():
+        return preset_style(model, name)
+    from ...corpus.presets import read_preset
+
+    return fit_style(model.normalize(curves_to_x(read_preset(path).curves, model.cfg.fps)), model.cfg.style_frames)
+
+
+def emotion_style(model: EmoDiff, spec: str) -> np.ndarray:
+    """`(K, P)` normalised style for 'name' or 'name:weight+name:weight' (a mix of presets)."""
+    parts = []
+    for item in spec.split("+"):
+        name, _, weight = item.strip().partition(":")
+        try:
+            parts.append((named_style(model, name.strip()), float(weight) if weight else 1.0))
+        except ValueError:
+            raise InputError(f"bad emotion mix {spec!r}; write e.g. happy:0.7+surprised:0.3") from None
+    return mix_styles(parts) if len(parts) > 1 else parts[0][0]
+
+
+def style_keys(model: EmoDiff, request: GenerateRequest) -> list[StyleKey]:
+    """Emotion keys -> style keys (style clip, presets or mixes; each at its intensity)."""
+    if request.style_clip is not None:
+        clip = fit_style(model.normalize(curves_to_x(request.style_clip, model.cfg.fps)), model.cfg.style_frames)
+        return [StyleKey(0.0, clip, float(request.intensity))]
+    if request.emotion_keys:
+        return [StyleKey(k.time, emotion_style(model, k.emotion), float(k.intensity)) for k in request.emotion_keys]
+    return [StyleKey(0.0, emotion_style(model, request.emotion), float(request.intensity))]
+
+
+def _locked(model: EmoDiff, request: GenerateRequest, frames: int):
+    if request.locked is None or request.locked_mask is None:
+        return None, None
+    if abs(request.locked.fps - model.cfg.fps) > 1e-6:
+        raise InputError(f"locked frames must be at {model.cfg.fps:g} fps for this model")
+    mask = np.asarray(request.locked_mask, bool).reshape(-1)
+    if request.locked.num_frames != frames or mask.shape != (frames,):
+        raise InputError(f"locked frames must cover the audio: {frames} frames with a {frames}-entry mask")
+    return curves_to_x(request.locked, model.cfg.fps), mask
+
+
+def run(request: GenerateRequest, progress) -> list[Curves]:
+    """Engine entry point (see `dreamtalk.engines`)."""
+    model = installed_model()
+    keys = style_keys(model, request)  # validates presets before slow work
+    audio, rate = prepare_audio(request.audio, request.sample_rate, SAMPLE_RATE)
+    frames = max(1, int(round(len(audio) / rate * model.cfg.fps)))
+    locked, mask = _locked(model, request, frames)
+    progress("features", 0.0)
+    feats = front_end(model.front_end)(audio, rate, model.cfg.fps, frames)
+    defaults = SamplerConfig()
+    cfg = SamplerConfig(steps=request.steps or defaults.steps,
+                        guidance=defaults.guidance if request.guidance is None else float(request.guidance))
+    out = generate(model, feats, cfg, keys, request.takes, request.seed, locked=locked, locked_mask=mask,
+                   callback=lambda i, n: progress("sample", i / n))
+    takes = []
+    for x in out:
+        curves = Curves(model.cfg.fps, np.clip(x[:, :52], 0.0, 1.0), x[:, 52:])
+        takes.append(curves.resample(request.fps))
+    return takes

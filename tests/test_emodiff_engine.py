@@ -1,0 +1,91 @@
+"""`--engine emodiff` adapter, features and `dreamtalk train` CLI."""
+
+import numpy as np
+import pytest
+import torch
+
+from dreamtalk.cli import main
+from dreamtalk.core.curves import Curves
+from dreamtalk.core.errors import InputError
+from dreamtalk.core.request import EmotionKey, GenerateRequest
+from dreamtalk.engines import Progress, generate
+from dreamtalk.models.emodiff import model as checkpoint
+from dreamtalk.models.emodiff.engine import ENV_VAR
+from dreamtalk.models.emodiff.features import front_end
+from dreamtalk.models.emodiff.smoke import buzz_utterance
+from emodiff_fixtures import tiny_model
+
+
+@pytest.fixture()
+def installed(tmp_path, monkeypatch):
+    model = tiny_model(audio_dim=front_end("logmel-1").dim)
+    path = tmp_path / "emodiff.pt"
+    checkpoint.save(model, path)
+    monkeypatch.setenv(ENV_VAR, str(path))
+    return model
+
+
+def _request(**kw):
+    audio, rate, _ = buzz_utterance(6, seed=1)
+    return GenerateRequest(audio=audio, sample_rate=rate, engine="emodiff", steps=3, **kw)
+
+
+def test_missing_checkpoint_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "none.pt"))
+    with pytest.raises(InputError, match="no EmoDiff checkpoint installed") as err:
+        generate(_request())
+    assert "\n" not in str(err.value)
+
+
+def test_engine_generates_takes_with_emotion_controls(installed):
+    request = _request(emotion="happy:0.7+sad:0.3", takes=2, fps=30.0)
+    takes = generate(request, Progress())
+    frames = int(round(request.duration * 30))
+    assert len(takes) == 2 and all(c.num_frames == frames for c in takes)
+    assert not np.allclose(takes[0].values, takes[1].values)
+    keyed = generate(_request(emotion_keys=[EmotionKey(0.0, "sad", 0.4), EmotionKey(1.0, "happy", 1.0)]))
+    assert keyed[0].num_frames == int(round(request.duration * 25))
+    level = generate(_request(emotion="surprised-1"))  # a repository preset file by name
+    assert level[0].num_frames == keyed[0].num_frames
+    with pytest.raises(InputError, match="unknown emotion preset 'furious'"):
+        generate(_request(emotion="furious"))
+
+
+def test_engine_keeps_locked_frames(installed):
+    request = _request()
+    frames = int(round(request.duration * 25))
+    rng = np.random.default_rng(0)
+    take = Curves(25.0, rng.uniform(0, 1, (frames, 52)).astype(np.float32),
+                  rng.uniform(-0.1, 0.1, (frames, 3)).astype(np.float32))
+    mask = np.zeros(frames, bool)
+    mask[10:20] = True
+    out = generate(_request(locked=take, locked_mask=mask, style_clip=take.slice(0, 12)))[0]
+    assert np.abs(out.values[mask] - take.values[mask]).max() < 1e-3
+    assert np.abs(out.head_pose[mask] - take.head_pose[mask]).max() < 1e-3
+    with pytest.raises(InputError, match="locked frames must cover"):
+        generate(_request(locked=take.slice(0, 5), locked_mask=mask[:5]))
+
+
+def test_front_end_is_resolved_by_versioned_tag():
+    fe = front_end("logmel-1")
+    audio, rate, _ = buzz_utterance(3, seed=0)
+    assert fe(audio, rate, 25.0, 20).shape == (20, fe.dim)
+    with pytest.raises(InputError, match="logmel-99"):
+        front_end("logmel-99")
+    with pytest.raises(InputError):
+        front_end("nonsense-1")
+
+
+def test_cli_smoke_corpus_then_train(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    assert main(["train", "smoke-corpus", str(corpus), "--clips", "2", "--words", "6"]) == 0
+    out = tmp_path / "m.pt"
+    args = ["train", "emodiff", "--corpus", str(corpus), "--out", str(out), "--steps", "3", "--width", "32",
+            "--layers", "1"]
+    assert main(args) == 0
+    assert checkpoint.load(out).cfg.width == 32
+    small = tmp_path / "ship.pt"
+    assert main(["train", "emodiff-export", str(out), str(small)]) == 0
+    assert "optimizer" not in torch.load(small, weights_only=True) and small.stat().st_size < out.stat().st_size
+    assert main(["train", "emodiff", "--corpus", str(tmp_path / "nope"), "--out", str(out)]) == 2
+    assert "corpus folder not found" in capsys.readouterr().err
