@@ -24,12 +24,16 @@ def _add_generate(sub) -> None:
     p.add_argument("audio", help="speech recording (wav, flac, ogg, mp3)")
     p.add_argument("-o", "--output", required=True, help="output curves file: .json, .csv (Live Link Face) or .npz")
     p.add_argument("--transcript", help="what is said (text, or @file.txt); enables forced alignment")
-    p.add_argument("--emotion", default="neutral", choices=EMOTIONS, help="emotion preset")
+    p.add_argument("--emotion", default="neutral",
+                   help=f"emotion: {', '.join(EMOTIONS)}; diffusion engines also take mixes such as happy:0.7+surprised:0.3")
     p.add_argument("--intensity", type=float, default=0.6, help="emotion intensity 0..1 (default 0.6)")
     p.add_argument("--seed", type=int, default=0, help="random seed (blinks, gaze, head motion)")
     p.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
     p.add_argument("--engine", default="procedural", help="engine name (default procedural)")
     p.add_argument("--takes", type=int, default=1, help="number of takes with consecutive seeds")
+    p.add_argument("--style", help="emotion style clip: a curves file (.json/.csv/.npz; diffusion engines)")
+    p.add_argument("--steps", type=int, help="sampling steps (diffusion engines; default from the model)")
+    p.add_argument("--guidance", type=float, help="classifier-free guidance scale (diffusion engines)")
     p.add_argument("--max-seconds", type=float, default=3600.0, help="refuse longer audio")
     p.add_argument("--server", help="run on a backend at this ZeroMQ address instead of in-process")
     p.set_defaults(func=cmd_generate)
@@ -73,17 +77,19 @@ def _transcript(value: str | None) -> str | None:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from .core.audio import load_audio
-    from .core.formats import _suffix, write_curves
+    from .core.formats import _suffix, read_curves, write_curves
     from .core.request import GenerateRequest
     from .progress_bar import ProgressBar
 
     _suffix(args.output)  # reject an unknown output format before any work
     if not Path(args.output).resolve().parent.is_dir():
         raise InputError(f"output folder {Path(args.output).parent} does not exist")
+    style = read_curves(args.style) if args.style else None
     audio, rate = load_audio(args.audio, sample_rate=16000, max_seconds=args.max_seconds)
     request = GenerateRequest(
         audio=audio, sample_rate=rate, transcript=_transcript(args.transcript), emotion=args.emotion,
         intensity=args.intensity, seed=args.seed, fps=args.fps, engine=args.engine, takes=args.takes,
+        style_clip=style, steps=args.steps, guidance=args.guidance,
     )
     bar = ProgressBar()
     try:
