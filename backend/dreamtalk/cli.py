@@ -1,4 +1,4 @@
-"""`dreamtalk` command line: generate, convert, demo, serve, worker, keys.
+"""`dreamtalk` command line: generate, convert, demo, serve/worker/keys, corpus, preset, eval, train.
 
 Every user error is one line on stderr and exit status 2; outputs are written atomically.
 """
