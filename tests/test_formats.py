@@ -138,6 +138,24 @@ def test_failed_write_keeps_the_old_file(tmp_path):
     assert list(tmp_path.iterdir()) == [path]
 
 
+def test_written_files_get_normal_permissions(tmp_path):
+    fresh = formats.write_curves(random_curves(), tmp_path / "new.json")
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    kept = tmp_path / "kept.csv"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    formats.write_curves(random_curves(), kept)
+    assert kept.stat().st_mode & 0o777 == 0o640
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_write_into_missing_folder(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         formats.write_curves(random_curves(), tmp_path / "no" / "x.json")

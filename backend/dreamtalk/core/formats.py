@@ -46,11 +46,25 @@ def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], N
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
+        os.chmod(temp, _file_mode(target))  # mkstemp makes 0600; give the file its usual permissions
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _file_mode(target: Path) -> int:
+    """The replaced file's permissions, or what a new file gets under the process umask."""
+    if target.exists():
+        return target.stat().st_mode & 0o7777
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o644
 
 
 # ---------------------------------------------------------------- JSON
