@@ -14,6 +14,7 @@ import torch
 
 from ...core.arkit import ARKIT_NAMES, HEAD_POSE_NAMES
 from ...core.errors import InputError
+from ...core.formats import atomic_write
 from .config import (
     FORMAT_VERSION,
     DenoiserConfig,
@@ -96,10 +97,7 @@ def save(model: EmoDiff, path: str | os.PathLike, extra: dict[str, Any] | None =
     """Atomic write of a checkpoint (optionally with training state in `extra`)."""
     payload = model.to_dict()
     payload.update(extra or {})
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda handle: torch.save(payload, handle))
 
 
 def load_payload(path: str | os.PathLike) -> dict[str, Any]:
