@@ -106,13 +106,17 @@ def write_json(curves: Curves, path: str | os.PathLike) -> Path:
     return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
-def read_json(path: str | os.PathLike) -> Curves:
+def load_json_file(path: str | os.PathLike) -> object:
+    """Parsed JSON of a file; one-line InputError when it is missing, a folder or not JSON."""
     raw = _read_bytes(path)
     try:
-        data = json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path} is not valid JSON: {exc}") from None
-    return from_json_dict(data, str(path))
+
+
+def read_json(path: str | os.PathLike) -> Curves:
+    return from_json_dict(load_json_file(path), str(path))
 
 
 # ---------------------------------------------------------------- Live Link Face CSV

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.curves import Curves
 from ..core.errors import InputError
-from ..core.formats import atomic_write, from_json_dict, read_curves, to_json_dict
+from ..core.formats import atomic_write, from_json_dict, load_json_file, read_curves, to_json_dict
 from ..core.request import EMOTIONS, EmotionKey
 from .voices import EMOTION_PROSODY, LEVELS, VoiceSettings
 
@@ -55,12 +55,9 @@ def write_preset(preset: Preset, path: str | Path) -> Path:
 
 def read_preset(path: str | Path) -> Preset:
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise InputError(f"preset not found: {p}")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{p} is not a JSON preset: {exc}") from None
+    data = load_json_file(p)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InputError(f"{p} is not a {FORMAT} file")
     if data.get("version") != VERSION:
