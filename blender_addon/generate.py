@@ -99,7 +99,7 @@ def prepare(context, regenerate: bool = False) -> Job:
         emotion_keys=[EmotionKey(k.time, k.emotion, k.intensity) for k in settings.emotion_keys],
         style_clip=style_clip(settings, scene, obj, rmap), seed=settings.seed,
         takes=1 if regenerate else settings.takes, fps=fps, engine=settings.engine,
-        steps=settings.steps or None, guidance=settings.guidance or None,
+        steps=settings.steps or None, guidance=settings.guidance or None, refine=settings.refine,
     )
     head = head_target(settings)
     job = Job(

@@ -58,7 +58,7 @@ def draw_main(settings, layout) -> None:
     elif settings.style_source == "FILE":
         col.prop(settings, "style_path")
     grid = col.grid_flow(columns=2, align=True)
-    for name in ("seed", "takes", "steps", "guidance", "start_frame", "engine"):
+    for name in ("seed", "takes", "steps", "guidance", "start_frame", "engine", "refine"):
         grid.prop(settings, name)
     col.prop(settings, "head_mode")
     if settings.head_mode != "NONE":

@@ -22,6 +22,7 @@ def installed(tmp_path, monkeypatch):
     path = tmp_path / "emodiff.pt"
     checkpoint.save(model, path)
     monkeypatch.setenv(ENV_VAR, str(path))
+    monkeypatch.setenv("DREAMTALK_LIP_CHECKPOINT", "off")  # EmoDiff alone (tests/test_lip.py covers refinement)
     return model
 
 

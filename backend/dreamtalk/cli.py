@@ -34,6 +34,7 @@ def _add_generate(sub) -> None:
     p.add_argument("--style", help="emotion style clip: a curves file (.json/.csv/.npz; diffusion engines)")
     p.add_argument("--steps", type=int, help="sampling steps (diffusion engines; default from the model)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (diffusion engines)")
+    p.add_argument("--no-refine", action="store_true", help="skip lip refinement (diffusion engines)")
     p.add_argument("--max-seconds", type=float, default=3600.0, help="refuse longer audio")
     p.add_argument("--server", help="run on a backend at this ZeroMQ address instead of in-process")
     p.set_defaults(func=cmd_generate)
@@ -89,7 +90,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     request = GenerateRequest(
         audio=audio, sample_rate=rate, transcript=_transcript(args.transcript), emotion=args.emotion,
         intensity=args.intensity, seed=args.seed, fps=args.fps, engine=args.engine, takes=args.takes,
-        style_clip=style, steps=args.steps, guidance=args.guidance,
+        style_clip=style, steps=args.steps, guidance=args.guidance, refine=not args.no_refine,
     )
     bar = ProgressBar()
     try:

@@ -1,4 +1,4 @@
-"""`dreamtalk train ...` subcommands: `train emodiff` and `train smoke-corpus`."""
+"""`dreamtalk train ...` subcommands: `train emodiff`, `train lip`, their `-export`s and `train smoke-corpus`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ def add_subcommands(sub) -> None:
     e.add_argument("--corpus", required=True, help="a built corpus (docs/CORPUS.md) or a folder of .npz clips")
     e.add_argument("--split", default="train", help="split of a built corpus to train on")
     e.add_argument("--limit", type=int, help="use at most this many utterances (spread evenly)")
+    e.add_argument("--frontend", default="logmel-1", help="audio front end tag: logmel-1 or whisper-base-ct2-1")
     e.add_argument("--out", default="emodiff.pt", help="checkpoint path (resumed when it exists)")
     e.add_argument("--steps", type=int, default=20000, help="optimizer steps in all")
     e.add_argument("--batch", type=int, default=64, help="windows per step (per process)")
@@ -30,6 +31,25 @@ def add_subcommands(sub) -> None:
     x.add_argument("checkpoint", help="training checkpoint (from train emodiff)")
     x.add_argument("out", help="inference checkpoint to write")
     x.set_defaults(func=cmd_export)
+    lp = models.add_parser("lip", help="train the lip refiner on a corpus folder (resumes from --out)")
+    lp.add_argument("--corpus", required=True, help="a built corpus (docs/CORPUS.md) or a folder of .npz clips")
+    lp.add_argument("--split", default="train", help="split of a built corpus to train on")
+    lp.add_argument("--limit", type=int, help="use at most this many utterances (spread evenly)")
+    lp.add_argument("--frontend", default="logmel-1", help="audio front end tag (EmoDiff's, when --emodiff)")
+    lp.add_argument("--emodiff", help="an EmoDiff checkpoint: train on its takes as well as on perturbed labels")
+    lp.add_argument("--out", default="lip.pt", help="checkpoint path (resumed when it exists)")
+    lp.add_argument("--steps", type=int, default=6000, help="optimizer steps in all")
+    lp.add_argument("--batch", type=int, default=128, help="windows per step")
+    lp.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    lp.add_argument("--window", type=int, default=8, help="frames per sliding window")
+    lp.add_argument("--seed", type=int, default=0)
+    lp.add_argument("--save-every", type=int, default=1000, help="steps between checkpoints")
+    lp.add_argument("--fresh", action="store_true", help="start over even if --out exists")
+    lp.set_defaults(func=cmd_train_lip)
+    lx = models.add_parser("lip-export", help="strip a lip training checkpoint down to what inference needs")
+    lx.add_argument("checkpoint", help="training checkpoint (from train lip)")
+    lx.add_argument("out", help="inference checkpoint to write")
+    lx.set_defaults(func=cmd_lip_export)
     s = models.add_parser("smoke-corpus", help="write a SMOKE corpus (procedural engine on buzz audio)")
     s.add_argument("out", help="output folder")
     s.add_argument("--clips", type=int, default=32)
@@ -47,16 +67,58 @@ def cmd_train_emodiff(args: argparse.Namespace) -> int:
 
     if not Path(args.out).resolve().parent.is_dir():
         raise InputError(f"output folder {Path(args.out).parent} does not exist")
-    clips = load_corpus(args.corpus, split=args.split, limit=args.limit)
+    clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit)
     bar = ProgressBar()
     dcfg = DenoiserConfig(window=args.window, width=args.width, layers=args.layers)
     tcfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, save_every=args.save_every)
     try:
         train(clips, args.out, dcfg, DiffusionConfig(prediction=args.prediction), tcfg, device=args.device,
+              fe_name=args.frontend, resume=not args.fresh, report=lambda s, n, loss: bar(f"loss {loss:.4f}", s / n))
+    finally:
+        bar.close()
+    print(f"wrote {args.out} (losses in {args.out}.log.jsonl)")
+    return 0
+
+
+def cmd_train_lip(args: argparse.Namespace) -> int:
+    from ..core.errors import InputError
+    from ..progress_bar import ProgressBar
+    from .emodiff.data import load_corpus
+    from .lip.config import LipRefinerConfig, LipTrainConfig
+    from .lip.train import train
+
+    if not Path(args.out).resolve().parent.is_dir():
+        raise InputError(f"output folder {Path(args.out).parent} does not exist")
+    emodiff = None
+    if args.emodiff:
+        from .emodiff.model import load
+
+        emodiff = load(args.emodiff)
+        args.frontend = emodiff.front_end
+    clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit)
+    bar = ProgressBar()
+    try:
+        generated = None
+        if emodiff is not None:
+            from .lip.generated import emodiff_takes
+
+            generated = emodiff_takes(emodiff, clips, args.frontend, args.seed,
+                                      report=lambda i, n: bar(f"EmoDiff takes {i}/{n}", i / n))
+        tcfg = LipTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
+                              save_every=args.save_every)
+        train(clips, args.out, args.frontend, LipRefinerConfig(window=args.window, overlap=args.window // 2), tcfg, generated,
               resume=not args.fresh, report=lambda s, n, loss: bar(f"loss {loss:.4f}", s / n))
     finally:
         bar.close()
     print(f"wrote {args.out} (losses in {args.out}.log.jsonl)")
+    return 0
+
+
+def cmd_lip_export(args: argparse.Namespace) -> int:
+    from .lip.model import export
+
+    path = export(args.checkpoint, args.out)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 

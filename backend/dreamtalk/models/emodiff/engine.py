@@ -17,11 +17,11 @@ from ...core.audio import prepare_audio
 from ...core.curves import Curves
 from ...core.errors import InputError
 from ...core.request import GenerateRequest
-from .conditions import StyleKey, fit_style, mix_styles
+from .conditions import StyleKey, fit_style, mix_styles, window_styles
 from .config import SamplerConfig
 from .data import PRESET_FOLDER
 from .features import SAMPLE_RATE, front_end
-from .generate import generate, preset_style
+from .generate import generate, neutral_style, preset_style
 from .model import EmoDiff, load
 
 ENV_VAR = "DREAMTALK_EMODIFF_CHECKPOINT"
@@ -97,6 +97,22 @@ def _locked(model: EmoDiff, request: GenerateRequest, frames: int):
     return curves_to_x(request.locked, model.cfg.fps), mask
 
 
+def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey], feats: np.ndarray,
+                 audio: np.ndarray, rate: int, takes: np.ndarray) -> np.ndarray:
+    """The lip refiner over every take (when `request.refine` and a refiner is installed)."""
+    from ..lip.engine import installed_refiner
+    from ..lip.refine import refine, window_centres
+
+    lip = installed_refiner() if request.refine else None
+    if lip is None:
+        return takes
+    if lip.front_end != model.front_end:
+        feats = front_end(lip.front_end)(audio, rate, lip.cfg.fps, takes.shape[1])
+    z_styles = window_styles(keys, window_centres(lip, takes.shape[1]), neutral_style(model), SamplerConfig().transition)
+    styles = model.denormalize(z_styles)
+    return np.stack([refine(lip, feats, x, styles) for x in takes])
+
+
 def run(request: GenerateRequest, progress) -> list[Curves]:
     """Engine entry point (see `dreamtalk.engines`)."""
     model = installed_model()
@@ -111,6 +127,7 @@ def run(request: GenerateRequest, progress) -> list[Curves]:
                         guidance=defaults.guidance if request.guidance is None else float(request.guidance))
     out = generate(model, feats, cfg, keys, request.takes, request.seed, locked=locked, locked_mask=mask,
                    callback=lambda i, n: progress("sample", i / n))
+    out = refine_takes(model, request, keys, feats, audio, rate, out)
     takes = []
     for x in out:
         curves = Curves(model.cfg.fps, np.clip(x[:, :52], 0.0, 1.0), x[:, 52:])

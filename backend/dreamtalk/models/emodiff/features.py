@@ -15,8 +15,7 @@ DEFAULT_FRONT_END = "logmel-1"  # the corpus' default front end (docs/EVAL.md, f
 
 def front_end(tag: str) -> FrontEnd:
     """The front end with this `name-version` tag."""
-    name, _, _version = tag.rpartition("-")
-    fe = get_frontend(name or tag)
+    fe = get_frontend(tag.partition("-")[0])  # name-version; versions may hold dashes (base-ct2-1)
     if fe.tag != tag:
         raise InputError(f"this model needs audio features {tag!r}; this build provides {fe.tag!r} (retrain)")
     return fe

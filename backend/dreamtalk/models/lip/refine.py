@@ -1,0 +1,58 @@
+"""Refine a whole sequence: sliding windows through the network, blended back, mouth replaced."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .model import MOUTH_INDEX, LipModel
+from .windows import blend, cut, window_starts
+
+MAX_BATCH = 1024  # windows per forward pass
+
+
+def fit_styles(styles: np.ndarray, count: int, frames: int) -> np.ndarray:
+    """`(count, frames, P)` from one `(K, P)` clip or `(count, K, P)` clips (time-resampled to `frames`)."""
+    styles = np.asarray(styles, np.float32)
+    if styles.ndim == 2:
+        styles = np.repeat(styles[None], count, axis=0)
+    if styles.shape[1] != frames:
+        src = np.linspace(0, styles.shape[1] - 1, frames)
+        lo = np.floor(src).astype(int)
+        hi = np.minimum(lo + 1, styles.shape[1] - 1)
+        frac = (src - lo)[None, :, None]
+        styles = styles[:, lo] * (1 - frac) + styles[:, hi] * frac
+    return styles.astype(np.float32)
+
+
+def window_centres(model: LipModel, frames: int) -> np.ndarray:
+    """Seconds at the centre of each refiner window (to pick a style per window)."""
+    starts = window_starts(frames, model.cfg.window, model.cfg.overlap)
+    return (np.asarray(starts) + model.cfg.window / 2) / model.cfg.fps
+
+
+def refine(model: LipModel, features: np.ndarray, x: np.ndarray, styles: np.ndarray) -> np.ndarray:
+    """`x (T, P)` raw curves -> a copy with the MOUTH group refined.
+
+    `features (T, A)` audio features of the model's front end; `styles` raw style frames, one clip
+    `(K, P)` or one per window `(W, K, P)` (see `window_centres`)."""
+    cfg = model.cfg
+    x = np.asarray(x, np.float32)
+    frames = len(x)
+    starts = window_starts(frames, cfg.window, cfg.overlap)
+    z = model.normalize(x)
+    audio = cut(np.asarray(features, np.float32), starts, cfg.window, cfg.audio_context)
+    mouth = cut(z[:, MOUTH_INDEX], starts, cfg.window)
+    style = model.normalize(fit_styles(styles, len(starts), cfg.style_frames))
+    outs = []
+    model.net.eval()
+    with torch.inference_mode():
+        for lo in range(0, len(starts), MAX_BATCH):
+            part = slice(lo, lo + MAX_BATCH)
+            outs.append(model.net(torch.from_numpy(audio[part]), torch.from_numpy(mouth[part]),
+                                  torch.from_numpy(style[part])).numpy())
+    refined = blend(np.concatenate(outs), starts, frames, cfg.overlap)
+    out = x.copy()
+    out[:, MOUTH_INDEX] = refined * model.std[MOUTH_INDEX] + model.mean[MOUTH_INDEX]
+    out[:, MOUTH_INDEX] = np.clip(out[:, MOUTH_INDEX], 0.0, 1.0)
+    return out
