@@ -90,3 +90,20 @@ def test_cli_smoke_corpus_then_train(tmp_path, capsys):
     assert "optimizer" not in torch.load(small, weights_only=True) and small.stat().st_size < out.stat().st_size
     assert main(["train", "emodiff", "--corpus", str(tmp_path / "nope"), "--out", str(out)]) == 2
     assert "corpus folder not found" in capsys.readouterr().err
+
+
+def test_features_are_reused_for_the_same_audio(monkeypatch):
+    from dreamtalk.models.emodiff import engine
+
+    calls = []
+    fe = front_end("logmel-1")
+    monkeypatch.setattr(engine, "front_end", lambda tag: (lambda *a: calls.append(1) or fe(*a)))
+    monkeypatch.setattr(engine, "_FEATURES", {})
+    audio, rate, _ = buzz_utterance(3, seed=4)
+    first = engine.audio_features("logmel-1", audio, rate, 25.0, 30)
+    assert np.array_equal(engine.audio_features("logmel-1", audio, rate, 25.0, 30), first) and len(calls) == 1
+    for seed in range(engine.FEATURE_CACHE_SIZE + 1):  # other audio pushes the oldest out
+        engine.audio_features("logmel-1", buzz_utterance(3, seed=10 + seed)[0], rate, 25.0, 30)
+    assert len(engine._FEATURES) == engine.FEATURE_CACHE_SIZE
+    engine.audio_features("logmel-1", audio, rate, 25.0, 30)
+    assert len(calls) == engine.FEATURE_CACHE_SIZE + 3

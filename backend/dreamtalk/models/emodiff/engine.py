@@ -7,7 +7,9 @@ engine stops with a one-line error before any work. Emotion specs: a preset name
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -107,10 +109,30 @@ def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey],
     if lip is None:
         return takes
     if lip.front_end != model.front_end:
-        feats = front_end(lip.front_end)(audio, rate, lip.cfg.fps, takes.shape[1])
+        feats = audio_features(lip.front_end, audio, rate, lip.cfg.fps, takes.shape[1])
     z_styles = window_styles(keys, window_centres(lip, takes.shape[1]), neutral_style(model), SamplerConfig().transition)
     styles = model.denormalize(z_styles)
     return np.stack([refine(lip, feats, x, styles) for x in takes])
+
+
+_FEATURES: dict[tuple, np.ndarray] = {}  # the last few feature arrays (same audio, other emotion or seed)
+_FEATURES_LOCK = threading.Lock()  # the server runs engines in threads
+FEATURE_CACHE_SIZE = 4
+
+
+def audio_features(tag: str, audio: np.ndarray, rate: int, fps: float, frames: int) -> np.ndarray:
+    """Features of `audio`, reused when the same audio comes again (regenerating with other settings)."""
+    key = (tag, hashlib.sha1(np.ascontiguousarray(audio).tobytes()).hexdigest(), rate, fps, frames)
+    with _FEATURES_LOCK:
+        cached = _FEATURES.get(key)
+    if cached is not None:
+        return cached
+    feats = front_end(tag)(audio, rate, fps, frames)
+    with _FEATURES_LOCK:
+        while len(_FEATURES) >= FEATURE_CACHE_SIZE:
+            _FEATURES.pop(next(iter(_FEATURES)))
+        _FEATURES[key] = feats
+    return feats
 
 
 def run(request: GenerateRequest, progress) -> list[Curves]:
@@ -121,7 +143,7 @@ def run(request: GenerateRequest, progress) -> list[Curves]:
     frames = max(1, int(round(len(audio) / rate * model.cfg.fps)))
     locked, mask = _locked(model, request, frames)
     progress("features", 0.0)
-    feats = front_end(model.front_end)(audio, rate, model.cfg.fps, frames)
+    feats = audio_features(model.front_end, audio, rate, model.cfg.fps, frames)
     defaults = SamplerConfig()
     cfg = SamplerConfig(steps=request.steps or defaults.steps,
                         guidance=defaults.guidance if request.guidance is None else float(request.guidance))
