@@ -1,4 +1,5 @@
-"""Lip refiner training: mouth L1 + lip-gap L1 (what closure and AUC measure) + an emotion term
+"""Lip refiner training: mouth L1 + lip-gap L1 (what closure and AUC measure) + a closure term (gap
+left open where the label's lips are closed) + an emotion term
 that keeps the slow mouth offsets of the label (smile, frown, press, stretch, dimple window means),
 so refinement sharpens articulation without flattening the emotion. Adam, logged losses (JSON
 lines), resumable self-describing checkpoints."""
@@ -40,9 +41,13 @@ def lip_loss(model: LipModel, batch: dict[str, torch.Tensor], tcfg: LipTrainConf
     mouth_loss = (refined - target).abs().mean()
     m_mean = torch.from_numpy(model.mean[MOUTH_INDEX])
     m_std = torch.from_numpy(model.std[MOUTH_INDEX])
-    gap_loss = (torch_lip_gap(refined * m_std + m_mean) - torch_lip_gap(target * m_std + m_mean)).abs().mean()
+    gap, target_gap = torch_lip_gap(refined * m_std + m_mean), torch_lip_gap(target * m_std + m_mean)
+    gap_loss = (gap - target_gap).abs().mean()
+    closed = (target_gap <= tcfg.closed_gap).float()
+    closure_loss = (torch.relu(gap - target_gap) * closed).sum() / closed.sum().clamp(min=1.0)
     emo = (refined[..., EMOTION_INDEX].mean(1) - target[..., EMOTION_INDEX].mean(1)).abs().mean()
-    return mouth_loss + tcfg.gap_weight * gap_loss / GAP_SCALE + tcfg.emotion_weight * emo
+    return (mouth_loss + (tcfg.gap_weight * gap_loss + tcfg.closure_weight * closure_loss) / GAP_SCALE
+            + tcfg.emotion_weight * emo)
 
 
 def new_model(clips: Sequence[Clip], cfg: LipRefinerConfig, fe_name: str) -> LipModel:
