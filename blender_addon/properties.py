@@ -65,7 +65,7 @@ class DREAMTALK_PG_settings(bpy.types.PropertyGroup):
     )
     style_action: PointerProperty(name="Style action", type=bpy.types.Action)
     style_path: StringProperty(name="Style file", subtype="FILE_PATH")
-    engine: StringProperty(name="Engine", default="procedural")
+    engine: StringProperty(name="Engine", default="emodiff", description="emodiff (diffusion + lip refinement) or procedural")
     seed: IntProperty(name="Seed", min=0, default=0)
     takes: IntProperty(name="Takes", min=1, max=16, default=1)
     steps: IntProperty(name="Steps", min=0, max=1000, default=0, description="Sampling steps (0: engine default)")

@@ -57,7 +57,8 @@ def test_generate_bad_audio(tmp_path, capsys, kind, message):
 @pytest.mark.parametrize("args, message", [
     (["--emotion", "neutral", "--intensity", "1.5"], "intensity must be within 0..1"),
     (["--engine", "nope"], "unknown engine 'nope'"),
-    (["--emotion", "bogus"], "unknown emotion 'bogus'"),
+    (["--emotion", "bogus"], "unknown emotion preset 'bogus'"),
+    (["--engine", "procedural", "--emotion", "bogus"], "unknown emotion 'bogus'"),
     (["--style", "missing_style.json"], "file not found"),
 ])
 def test_generate_bad_options(tmp_path, capsys, args, message):

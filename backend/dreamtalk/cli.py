@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .core.errors import DreamTalkError, InputError
-from .core.request import EMOTIONS
+from .core.request import DEFAULT_ENGINE, EMOTIONS
 
 # Modules that add their own subcommands through `add_subcommands(subparsers)`; each subparser sets
 # `func=callable(args) -> int`. Listed here so that `dreamtalk --help` shows every command.
@@ -29,7 +29,7 @@ def _add_generate(sub) -> None:
     p.add_argument("--intensity", type=float, default=0.6, help="emotion intensity 0..1 (default 0.6)")
     p.add_argument("--seed", type=int, default=0, help="random seed (blinks, gaze, head motion)")
     p.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
-    p.add_argument("--engine", default="procedural", help="engine name (default procedural)")
+    p.add_argument("--engine", default=DEFAULT_ENGINE, help="emodiff (default: diffusion + lip refinement) or procedural")
     p.add_argument("--takes", type=int, default=1, help="number of takes with consecutive seeds")
     p.add_argument("--style", help="emotion style clip: a curves file (.json/.csv/.npz; diffusion engines)")
     p.add_argument("--steps", type=int, help="sampling steps (diffusion engines; default from the model)")
@@ -53,6 +53,7 @@ def _add_demo(sub) -> None:
     p.add_argument("--out", default="out", help="output folder (default out/)")
     p.add_argument("--emotion", default="happy", choices=EMOTIONS)
     p.add_argument("--intensity", type=float, default=0.8)
+    p.add_argument("--engine", default=DEFAULT_ENGINE, help="emodiff (default) or procedural")
     p.set_defaults(func=cmd_demo)
 
 
@@ -134,7 +135,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    for line in run_demo(Path(args.out), args.emotion, args.intensity):
+    for line in run_demo(Path(args.out), args.emotion, args.intensity, args.engine):
         print(line)
     return 0
 

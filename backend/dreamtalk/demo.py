@@ -9,7 +9,7 @@ import numpy as np
 
 from .core.errors import InputError
 from .core.formats import atomic_write, write_curves
-from .core.request import EmotionKey
+from .core.request import DEFAULT_ENGINE, EmotionKey, GenerateRequest
 
 DEMO_TEXT = (
     "Bob and Maria painted a big blue boat, and when the morning came, "
@@ -17,26 +17,41 @@ DEMO_TEXT = (
 )
 
 
-def run_demo(out: Path, emotion: str = "happy", intensity: float = 0.8) -> Iterator[str]:
+def run_demo(out: Path, emotion: str = "happy", intensity: float = 0.8,
+             engine: str = DEFAULT_ENGINE) -> Iterator[str]:
     """Write `speech.wav`, `curves.json`, `curves.csv` and `curves.png` under `out`; yield report lines."""
     import soundfile
 
     from .align.espeak import synthesize
-    from .procedural.engine import animate
 
     out.mkdir(parents=True, exist_ok=True)
     speech = synthesize(DEMO_TEXT, voice="en-us+m3", rate=165)
     wav = out / "speech.wav"
     atomic_write(wav, lambda f: soundfile.write(f, speech.audio, speech.sample_rate, format="WAV"))
     yield f"synthesized {len(speech.audio) / speech.sample_rate:.1f} s of speech with espeak-ng -> {wav}"
-    curves = animate(speech.audio, speech.sample_rate, speech.phones, 25.0,
-                     [EmotionKey(0.0, emotion, intensity)], seed=7)
+    curves = animate(speech, emotion, intensity, engine)
     for name in ("curves.json", "curves.csv"):
         write_curves(curves, out / name)
-        yield f"wrote {out / name} ({curves.num_frames} frames at 25 fps, emotion {emotion} {intensity:g})"
+        yield (f"wrote {out / name} ({curves.num_frames} frames at 25 fps, engine {engine}, "
+               f"emotion {emotion} {intensity:g})")
     plot_curves(curves, speech.phones, out / "curves.png", f"{emotion} {intensity:g}: {DEMO_TEXT[:60]}...")
     yield f"wrote {out / 'curves.png'} (jawOpen, mouthClose, blinks, brows over time)"
     yield f"import {out / 'curves.csv'} in Blender, Unreal Live Link or Unity; play {wav} alongside"
+
+
+def animate(speech, emotion: str, intensity: float, engine: str):
+    """Curves for the synthesized speech: the procedural engine gets espeak's exact phones, any other
+    engine the audio and the text, as from the command line."""
+    if engine == "procedural":
+        from .procedural.engine import animate as procedural
+
+        return procedural(speech.audio, speech.sample_rate, speech.phones, 25.0,
+                          [EmotionKey(0.0, emotion, intensity)], seed=7)
+    from .engines import generate
+
+    request = GenerateRequest(audio=speech.audio, sample_rate=speech.sample_rate, transcript=DEMO_TEXT,
+                              emotion=emotion, intensity=intensity, seed=7, engine=engine)
+    return generate(request)[0]
 
 
 def plot_curves(curves, phones, path: Path, title: str) -> Path:

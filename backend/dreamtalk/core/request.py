@@ -17,6 +17,8 @@ EMOTIONS: tuple[str, ...] = (
 )
 
 
+DEFAULT_ENGINE = "emodiff"  # the shipped diffusion model + lip refiner; "procedural" is the rule engine
+
 @dataclass
 class EmotionKey:
     """From `time` seconds on, blend towards `emotion` at `intensity` (smooth transition)."""
@@ -42,7 +44,7 @@ class GenerateRequest:
     seed: int = 0  # random seed; take k uses seed + k
     takes: int = 1  # number of takes with consecutive seeds
     fps: float = 25.0  # output frame rate
-    engine: str = "procedural"  # engine name
+    engine: str = DEFAULT_ENGINE  # engine name
     steps: int | None = None  # sampling steps (diffusion engines)
     guidance: float | None = None  # classifier-free guidance scale (diffusion engines)
     refine: bool = True  # lip refinement on/off (diffusion engines)

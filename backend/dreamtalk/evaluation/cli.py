@@ -7,10 +7,12 @@ import argparse
 import json
 from pathlib import Path
 
+from ..core.request import DEFAULT_ENGINE
+
 
 def add_subcommands(sub) -> None:
     p = sub.add_parser("eval", help="run the evaluation harness on a corpus split (markdown + JSON)")
-    p.add_argument("--engine", default="procedural")
+    p.add_argument("--engine", default=DEFAULT_ENGINE, help="engine to evaluate (default %(default)s)")
     p.add_argument("--split", default="test", help="test (held-out synthesized voices), real, val, train")
     p.add_argument("--corpus", required=True, help="corpus folder (dreamtalk corpus build)")
     p.add_argument("--out", default="out/eval", help="output folder for eval.md and eval.json")

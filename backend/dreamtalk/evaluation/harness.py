@@ -18,7 +18,7 @@ import numpy as np
 from ..core.arkit import INDEX, MOUTH, indices
 from ..core.curves import Curves
 from ..core.errors import InputError
-from ..core.request import EMOTIONS, EmotionKey, GenerateRequest
+from ..core.request import DEFAULT_ENGINE, EMOTIONS, EmotionKey, GenerateRequest
 from ..corpus.store import SAMPLE_RATE, Corpus, phones_of
 from ..procedural.emotion import SIGNATURES
 from . import dynamics, lipsync
@@ -29,7 +29,7 @@ from .classifier import EmotionClassifier, load_classifier
 class EvalConfig:
     """Settings of one harness run."""
 
-    engine: str = "procedural"  # engine registry name
+    engine: str = DEFAULT_ENGINE  # engine registry name
     split: str = "test"  # corpus split: test (held-out synthesized voices), real, val, train
     limit: int | None = None  # at most this many utterances (spread evenly over the split)
     seeds: int = 3  # takes per utterance for the diversity measurement

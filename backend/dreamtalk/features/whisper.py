@@ -74,7 +74,13 @@ def model_dir() -> Path:
 def _model():
     from faster_whisper import WhisperModel
 
-    return WhisperModel(str(model_dir()), device="cpu", compute_type="float32", cpu_threads=1)
+    return WhisperModel(str(model_dir()), device="cpu", compute_type="float32", cpu_threads=encoder_threads())
+
+
+def encoder_threads() -> int:
+    """CPU threads for the encoder: $DREAMTALK_WHISPER_THREADS, else up to 4 of this machine's cores."""
+    value = os.environ.get("DREAMTALK_WHISPER_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else min(4, os.cpu_count() or 1)
 
 
 def encode(audio: np.ndarray) -> np.ndarray:
