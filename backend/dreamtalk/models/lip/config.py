@@ -39,10 +39,10 @@ class LipTrainConfig:
     lr: float = 1e-3  # Adam learning rate
     grad_clip: float = 1.0  # gradient norm clip
     gap_weight: float = 2.0  # weight of the lip-gap loss (the quantity closure and AUC are measured on)
-    closure_weight: float = 2.0  # weight of the closure term (lip gap left open where the label is closed)
+    closure_weight: float = 0.0  # weight of the closure term (lip gap left open where the label is closed)
     closed_gap: float = 0.02  # a label frame with a lip gap at most this is closed (raw units)
-    emotion_weight: float = 3.0  # weight of the emotion-offset term (EMOTION_MOUTH window means)
-    p_generated: float = 0.7  # probability to train on an EmoDiff output (when given) instead of a perturbed label
+    emotion_weight: float = 1.0  # weight of the emotion-offset term (EMOTION_MOUTH window means)
+    p_generated: float = 0.5  # probability to train on an EmoDiff output (when given) instead of a perturbed label
     blur_frames: float = 2.0  # perturbation: largest Gaussian blur sigma in frames (loosened closures)
     max_shift: int = 2  # perturbation: largest time shift in frames
     noise: float = 0.03  # perturbation: Gaussian noise std (raw units)
