@@ -2,8 +2,8 @@
 model with the 1000-step ancestral DDPM sampler measured in the same run as the baseline.
 
 Usage: .venv/bin/python bench/bench_emodiff.py [--checkpoint PATH] [--seconds 60] [--device cpu|cuda]
-Without a checkpoint, a freshly initialised model of the default architecture is timed (speed does
-not depend on the weights). Prints a markdown table.
+Without --checkpoint, the installed model (shipped weights or $DREAMTALK_EMODIFF_CHECKPOINT), else a
+freshly initialised model of the default architecture (speed does not depend on the weights). Prints a markdown table.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import torch
 
 from dreamtalk.models.emodiff.config import DenoiserConfig, DiffusionConfig, SamplerConfig
 from dreamtalk.models.emodiff.denoiser import Denoiser
+from dreamtalk.models.emodiff.engine import checkpoint_path
 from dreamtalk.models.emodiff.features import DEFAULT_FRONT_END, front_end
 from dreamtalk.models.emodiff.generate import generate
 from dreamtalk.models.emodiff.model import EmoDiff, load
@@ -28,6 +29,8 @@ def model_for(checkpoint: str | None) -> EmoDiff:
 
     if checkpoint:
         return load(checkpoint)
+    if checkpoint_path().is_file():  # the shipped (or $DREAMTALK_EMODIFF_CHECKPOINT) model
+        return load(checkpoint_path())
     cfg = DenoiserConfig(audio_dim=front_end(DEFAULT_FRONT_END).dim)
     return EmoDiff(Denoiser(cfg).eval(), DiffusionConfig(), np.zeros(55, np.float32), np.ones(55, np.float32))
 

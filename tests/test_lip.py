@@ -178,10 +178,11 @@ def _request(**kw):
 
 
 def test_no_refine_returns_emodiff_curves_unchanged(installed, monkeypatch):
-    refined = generate(_request(emotion="happy"))[0]
+    refined = generate(_request(emotion="happy", refine=True))[0]
     plain = generate(_request(emotion="happy", refine=False))[0]
+    assert np.array_equal(generate(_request(emotion="happy"))[0].values, plain.values)  # off by default
     monkeypatch.setenv(LIP_ENV, "off")
-    emodiff_only = generate(_request(emotion="happy"))[0]
+    emodiff_only = generate(_request(emotion="happy", refine=True))[0]
     assert np.array_equal(plain.values, emodiff_only.values)
     assert np.array_equal(plain.head_pose, emodiff_only.head_pose)
     mouth = indices(MOUTH)
@@ -190,7 +191,7 @@ def test_no_refine_returns_emodiff_curves_unchanged(installed, monkeypatch):
     assert np.abs(refined.values[:, mouth] - plain.values[:, mouth]).max() > 1e-3
 
 
-def test_cli_no_refine_flag(installed, tmp_path):
+def test_cli_refine_flags(installed, tmp_path):
     import soundfile as sf
 
     from dreamtalk.core.formats import read_curves
@@ -199,8 +200,10 @@ def test_cli_no_refine_flag(installed, tmp_path):
     wav = tmp_path / "a.wav"
     sf.write(wav, audio, rate)
     base = ["generate", str(wav), "--engine", "emodiff", "--steps", "3"]
-    assert main([*base, "-o", str(tmp_path / "r.json")]) == 0
+    assert main([*base, "--refine", "-o", str(tmp_path / "r.json")]) == 0
     assert main([*base, "--no-refine", "-o", str(tmp_path / "n.json")]) == 0
+    assert main([*base, "-o", str(tmp_path / "d.json")]) == 0
+    assert np.array_equal(read_curves(tmp_path / "d.json").values, read_curves(tmp_path / "n.json").values)
     refined, plain = read_curves(tmp_path / "r.json"), read_curves(tmp_path / "n.json")
     mouth = indices(MOUTH)
     assert np.abs(refined.values[:, mouth] - plain.values[:, mouth]).max() > 1e-3
@@ -211,7 +214,7 @@ def test_cli_no_refine_flag(installed, tmp_path):
 def test_missing_named_lip_checkpoint_is_one_line(installed, monkeypatch, tmp_path):
     monkeypatch.setenv(LIP_ENV, str(tmp_path / "gone.pt"))
     with pytest.raises(InputError, match="lip refiner checkpoint not found") as err:
-        generate(_request())
+        generate(_request(refine=True))
     assert "\n" not in str(err.value)
 
 

@@ -29,12 +29,13 @@ def _add_generate(sub) -> None:
     p.add_argument("--intensity", type=float, default=0.6, help="emotion intensity 0..1 (default 0.6)")
     p.add_argument("--seed", type=int, default=0, help="random seed (blinks, gaze, head motion)")
     p.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
-    p.add_argument("--engine", default=DEFAULT_ENGINE, help="emodiff (default: diffusion + lip refinement) or procedural")
+    p.add_argument("--engine", default=DEFAULT_ENGINE, help="emodiff (default: the diffusion model) or procedural")
     p.add_argument("--takes", type=int, default=1, help="number of takes with consecutive seeds")
     p.add_argument("--style", help="emotion style clip: a curves file (.json/.csv/.npz; diffusion engines)")
     p.add_argument("--steps", type=int, help="sampling steps (diffusion engines; default from the model)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (diffusion engines)")
-    p.add_argument("--no-refine", action="store_true", help="skip lip refinement (diffusion engines)")
+    p.add_argument("--refine", action=argparse.BooleanOptionalAction, default=False,
+                   help="lip refinement after EmoDiff (off by default: it lowers closures on real speech, docs/lip.md)")
     p.add_argument("--max-seconds", type=float, default=3600.0, help="refuse longer audio")
     p.add_argument("--server", help="run on a backend at this ZeroMQ address instead of in-process")
     p.set_defaults(func=cmd_generate)
@@ -91,7 +92,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     request = GenerateRequest(
         audio=audio, sample_rate=rate, transcript=_transcript(args.transcript), emotion=args.emotion,
         intensity=args.intensity, seed=args.seed, fps=args.fps, engine=args.engine, takes=args.takes,
-        style_clip=style, steps=args.steps, guidance=args.guidance, refine=not args.no_refine,
+        style_clip=style, steps=args.steps, guidance=args.guidance, refine=args.refine,
     )
     bar = ProgressBar()
     try:
