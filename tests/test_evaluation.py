@@ -112,3 +112,15 @@ def test_frontend_probe_learns_lips_from_logmel():
     corpus.records[-2]["split"] = "val"
     results = compare(corpus, ["logmel"], train_limit=50, test_limit=5)
     assert results["logmel"]["test"]["gap_corr"] > 0.3
+
+
+@pytest.mark.parametrize("refine", [False, True])
+def test_harness_passes_engine_options_through(monkeypatch, refine):
+    import dreamtalk.engines as engines
+    from dreamtalk.core.curves import zeros
+
+    seen = []
+    monkeypatch.setattr(engines, "generate", lambda request: seen.append(request) or [zeros(10, 25.0)])
+    cfg = harness.EvalConfig(engine="emodiff", refine=refine)
+    harness.generate(cfg, np.zeros(16000, np.float32), None, "happy", 0.5, seed=3, takes=2)
+    assert seen[0].engine == "emodiff" and seen[0].refine is refine and seen[0].takes == 2
