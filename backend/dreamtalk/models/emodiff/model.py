@@ -14,7 +14,7 @@ import torch
 
 from ...core.arkit import ARKIT_NAMES, HEAD_POSE_NAMES
 from ...core.errors import InputError
-from ...core.formats import atomic_write
+from ..checkpoint_io import read_payload, write_payload
 from .config import (
     FORMAT_VERSION,
     DenoiserConfig,
@@ -95,19 +95,11 @@ def check_payload(data: dict[str, Any]) -> None:
 
 def save(model: EmoDiff, path: str | os.PathLike, extra: dict[str, Any] | None = None) -> None:
     """Atomic write of a checkpoint (optionally with training state in `extra`)."""
-    payload = model.to_dict()
-    payload.update(extra or {})
-    atomic_write(path, lambda handle: torch.save(payload, handle))
+    write_payload({**model.to_dict(), **(extra or {})}, path)
 
 
 def load_payload(path: str | os.PathLike) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"EmoDiff checkpoint not found: {path}")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # any unpickling failure: a bad file for the user
-        raise InputError(f"{path} is not a readable EmoDiff checkpoint ({type(exc).__name__})") from None
+    return read_payload(path, "EmoDiff checkpoint")
 
 
 def load(path: str | os.PathLike) -> EmoDiff:

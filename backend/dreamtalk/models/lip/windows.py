@@ -10,18 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..emodiff.long import window_starts  # the same covering as EmoDiff's windows
 
-def window_starts(frames: int, window: int, overlap: int) -> list[int]:
-    """First frame of each window covering `frames` frames (the last window ends on the last frame)."""
-    if not 0 <= overlap < window:
-        raise ValueError(f"overlap must be in [0, {window}), got {overlap}")
-    if frames <= window:
-        return [0]
-    hop = window - overlap
-    starts = list(range(0, frames - window + 1, hop))
-    if starts[-1] + window < frames:
-        starts.append(frames - window)
-    return starts
+__all__ = ["blend", "blend_weights", "cut", "pad_to", "window_starts"]
 
 
 def blend_weights(window: int, overlap: int) -> np.ndarray:
