@@ -121,6 +121,7 @@ def test_harness_passes_engine_options_through(monkeypatch, refine):
 
     seen = []
     monkeypatch.setattr(engines, "generate", lambda request: seen.append(request) or [zeros(10, 25.0)])
-    cfg = harness.EvalConfig(engine="emodiff", refine=refine)
+    cfg = harness.EvalConfig(engine="emodiff", refine=refine, guidance=1.25)
     harness.generate(cfg, np.zeros(16000, np.float32), None, "happy", 0.5, seed=3, takes=2)
     assert seen[0].engine == "emodiff" and seen[0].refine is refine and seen[0].takes == 2
+    assert seen[0].guidance == 1.25

@@ -21,6 +21,7 @@ def add_subcommands(sub) -> None:
     p.add_argument("--window-seconds", type=float, default=8.0, help="sampler window hop for the seam check")
     p.add_argument("--no-transcript", action="store_true", help="do not pass transcripts to the engine")
     p.add_argument("--refine", action="store_true", help="lip refinement after a diffusion engine")
+    p.add_argument("--guidance", type=float, help="classifier-free guidance scale (diffusion engines)")
     p.add_argument("--emotions", default="label", choices=("label", "cycle"),
                    help="label: each utterance's own emotion; cycle: 8 emotions x 3 levels over the utterances")
     p.set_defaults(func=cmd_eval)
@@ -44,7 +45,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     cfg = harness.EvalConfig(engine=args.engine, split=args.split, limit=args.limit, seeds=max(2, args.seeds),
                              window_seconds=args.window_seconds, use_transcript=not args.no_transcript,
-                             emotions=args.emotions, refine=args.refine)
+                             emotions=args.emotions, refine=args.refine, guidance=args.guidance)
     bar = ProgressBar()
     try:
         results = harness.run(Corpus(args.corpus), cfg, progress=bar)

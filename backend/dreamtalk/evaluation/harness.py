@@ -39,6 +39,7 @@ class EvalConfig:
     seed: int = 1000  # first generation seed (label seeds differ, so MAE is not trivially 0)
     emotions: Literal["label", "cycle"] = "label"  # label: the utterance's; cycle: 8 emotions x 3 levels
     refine: bool = False  # lip refinement after a diffusion engine
+    guidance: float | None = None  # classifier-free guidance scale (diffusion engines; None: the engine's)
 
 
 def generate(cfg: EvalConfig, audio: np.ndarray, text: str | None, emotion: str, intensity: float,
@@ -47,7 +48,7 @@ def generate(cfg: EvalConfig, audio: np.ndarray, text: str | None, emotion: str,
     from ..engines import generate as run_engine
 
     request = GenerateRequest(audio=audio, sample_rate=SAMPLE_RATE, transcript=text or None, emotion=emotion,
-                              intensity=intensity, seed=seed, fps=25.0, engine=cfg.engine, takes=takes, refine=cfg.refine,
+                              intensity=intensity, seed=seed, fps=25.0, engine=cfg.engine, takes=takes, refine=cfg.refine, guidance=cfg.guidance,
                               emotion_keys=[EmotionKey(0.0, emotion, intensity)])
     start = time.perf_counter()
     out = run_engine(request)
