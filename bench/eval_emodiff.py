@@ -92,6 +92,17 @@ def eval_locked(model, corpus, record) -> dict:
             "boundary_ratio": metrics.boundary_ratio(x, mask)}
 
 
+def eval_locked_many(model, corpus, records, count: int) -> dict:
+    """The locked-range check over `count` utterances of at least 100 frames: spread of the boundary ratio."""
+    usable = [r for r in records if r["num_frames"] >= 100]
+    picked = [usable[i] for i in np.linspace(0, len(usable) - 1, count).round().astype(int)]
+    rows = [eval_locked(model, corpus, r) for r in picked]
+    ratios = np.array([r["boundary_ratio"] for r in rows])
+    return {"utterances": len(rows), "max_locked_error": max(r["max_locked_error"] for r in rows),
+            "boundary_ratio_median": float(np.median(ratios)), "boundary_ratio_p90": float(np.percentile(ratios, 90)),
+            "boundary_ratio_max": float(ratios.max()), "share_at_most_1": float(np.mean(ratios <= 1))}
+
+
 def eval_intensity(model, corpus, records) -> dict:
     out = {}
     for emotion in ("angry", "disgusted", "fear", "happy", "sad", "surprised"):
@@ -109,6 +120,7 @@ def main() -> None:
     parser.add_argument("--split", default="test")
     parser.add_argument("--utterances", type=int, default=12)
     parser.add_argument("--autoregressive", action="store_true", help="also measure seams in autoregressive mode")
+    parser.add_argument("--locked-utterances", type=int, default=24, help="utterances for the locked-range spread")
     parser.add_argument("--json")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -120,6 +132,7 @@ def main() -> None:
     report = {"lipsync": eval_lipsync(model, corpus, picked), "takes": eval_takes(model, corpus, picked),
               "long": eval_long(model, corpus, picked, ["stitch"] + ["autoregressive"] * args.autoregressive),
               "locked": eval_locked(model, corpus, longest),
+              "locked_many": eval_locked_many(model, corpus, records, args.locked_utterances),
               "intensity": eval_intensity(model, corpus, picked[:3])}
     text = json.dumps(report, indent=2)
     print(text)
