@@ -52,7 +52,7 @@ def add_subcommands(sub) -> None:
     lx = models.add_parser("lip-export", help="strip a lip training checkpoint down to what inference needs")
     lx.add_argument("checkpoint", help="training checkpoint (from train lip)")
     lx.add_argument("out", help="inference checkpoint to write")
-    lx.set_defaults(func=cmd_lip_export)
+    lx.set_defaults(func=cmd_export)
     s = models.add_parser("smoke-corpus", help="write a SMOKE corpus (procedural engine on buzz audio)")
     s.add_argument("out", help="output folder")
     s.add_argument("--clips", type=int, default=32)
@@ -118,14 +118,6 @@ def cmd_train_lip(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_lip_export(args: argparse.Namespace) -> int:
-    from .lip.model import export
-
-    path = export(args.checkpoint, args.out)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
-    return 0
-
-
 def cmd_smoke_corpus(args: argparse.Namespace) -> int:
     from .emodiff.smoke import write_smoke_corpus
 
@@ -135,7 +127,11 @@ def cmd_smoke_corpus(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .emodiff.model import export
+    """`train emodiff-export` / `train lip-export`: the checkpoint without its training state."""
+    if args.model == "lip-export":
+        from .lip.model import export
+    else:
+        from .emodiff.model import export
 
     path = export(args.checkpoint, args.out)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

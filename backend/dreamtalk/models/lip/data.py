@@ -61,7 +61,7 @@ class LipWindowSampler:
             return gen[start: start + n][:, MOUTH_INDEX]
         margin = int(np.ceil(3 * self.tcfg.blur_frames)) + self.tcfg.max_shift
         x = self.clips[index].x[:, MOUTH_INDEX]
-        segment = _segment(x, start, n, margin)
+        segment = cut(x, [start], n, margin)[0]  # x[start - margin: start + n + margin], edge-padded
         return perturb(segment, rng, self.tcfg)[margin: margin + n]
 
     def _style(self, rng: np.random.Generator, index: int) -> np.ndarray:
@@ -89,8 +89,3 @@ class LipWindowSampler:
             "style": torch.from_numpy(((np.stack(style) - self.mean) / self.std).astype(np.float32)),
         }
 
-
-def _segment(x: np.ndarray, start: int, frames: int, margin: int) -> np.ndarray:
-    """`x[start - margin: start + frames + margin]`, edge-padded outside the clip."""
-    padded = np.pad(x, ((margin, margin), (0, 0)), mode="edge")
-    return padded[start: start + frames + 2 * margin]

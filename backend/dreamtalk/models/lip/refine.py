@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..emodiff.conditions import fit_style
 from .model import MOUTH_INDEX, LipModel
 from .windows import blend, cut, window_starts
 
@@ -12,17 +13,12 @@ MAX_BATCH = 1024  # windows per forward pass
 
 
 def fit_styles(styles: np.ndarray, count: int, frames: int) -> np.ndarray:
-    """`(count, frames, P)` from one `(K, P)` clip or `(count, K, P)` clips (time-resampled to `frames`)."""
+    """`(count, frames, P)` from one `(K, P)` clip or `(count, K, P)` clips, each fitted as EmoDiff fits
+    a style clip (`conditions.fit_style`: centred crop, or resampling when shorter)."""
     styles = np.asarray(styles, np.float32)
     if styles.ndim == 2:
-        styles = np.repeat(styles[None], count, axis=0)
-    if styles.shape[1] != frames:
-        src = np.linspace(0, styles.shape[1] - 1, frames)
-        lo = np.floor(src).astype(int)
-        hi = np.minimum(lo + 1, styles.shape[1] - 1)
-        frac = (src - lo)[None, :, None]
-        styles = styles[:, lo] * (1 - frac) + styles[:, hi] * frac
-    return styles.astype(np.float32)
+        return np.repeat(fit_style(styles, frames)[None], count, axis=0)
+    return np.stack([fit_style(clip, frames) for clip in styles])
 
 
 def window_centres(model: LipModel, frames: int) -> np.ndarray:
