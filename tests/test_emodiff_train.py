@@ -91,6 +91,7 @@ def _ddp_worker(rank: int, world: int, port: int, folder: str) -> None:
                   TrainConfig(steps=3, batch=4, save_every=3))
     flat = torch.cat([p.detach().flatten() for p in model.denoiser.parameters()])
     torch.save(flat, os.path.join(folder, f"params{rank}.pt"))
+    torch.distributed.barrier()  # both ranks done with the group before either tears it down
     torch.distributed.destroy_process_group()
 
 

@@ -151,5 +151,7 @@ def train(
         if ddp.main and (step % tcfg.save_every == 0 or step == tcfg.steps):
             save(model, out, {"step": step, "losses": losses, "optimizer": optimizer.state_dict(),
                               "train_config": config_to_dict(tcfg)})
+    if ddp.world > 1:
+        dist.barrier()  # no rank leaves (and tears down gloo) before rank 0 has written the checkpoint
     net.eval()
     return model
