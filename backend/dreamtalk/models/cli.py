@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .lip.config import LipTrainConfig
+
 
 def add_subcommands(sub) -> None:
     p = sub.add_parser("train", help="train learned models")
@@ -42,9 +44,18 @@ def add_subcommands(sub) -> None:
     lp.add_argument("--batch", type=int, default=128, help="windows per step")
     lp.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     lp.add_argument("--window", type=int, default=8, help="frames per sliding window")
-    lp.add_argument("--closure-weight", type=float, default=0.0, help="weight of the closure term")
-    lp.add_argument("--emotion-weight", type=float, default=1.0, help="weight of the emotion-offset term")
-    lp.add_argument("--p-generated", type=float, default=0.5, help="share of windows that take EmoDiff's output")
+    lp.add_argument("--closure-weight", type=float, default=LipTrainConfig.closure_weight,
+                    help="weight of the closure term (default %(default)s)")
+    lp.add_argument("--emotion-weight", type=float, default=LipTrainConfig.emotion_weight,
+                    help="weight of the emotion-offset term (default %(default)s)")
+    lp.add_argument("--p-generated", type=float, default=LipTrainConfig.p_generated,
+                    help="share of windows that take EmoDiff's output (default %(default)s)")
+    lp.add_argument("--p-clean", type=float, default=LipTrainConfig.p_clean,
+                    help="share of the other windows whose input is the label plus noise (default %(default)s)")
+    lp.add_argument("--audio-noise", type=float, default=LipTrainConfig.audio_noise,
+                    help="noise on the audio features, in feature standard deviations (default %(default)s)")
+    lp.add_argument("--max-shift", type=int, default=LipTrainConfig.max_shift,
+                    help="largest time shift of a perturbed label, in frames (default %(default)s)")
     lp.add_argument("--seed", type=int, default=0)
     lp.add_argument("--save-every", type=int, default=1000, help="steps between checkpoints")
     lp.add_argument("--fresh", action="store_true", help="start over even if --out exists")
@@ -109,7 +120,8 @@ def cmd_train_lip(args: argparse.Namespace) -> int:
                                       report=lambda i, n: bar(f"EmoDiff takes {i}/{n}", i / n))
         tcfg = LipTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
                               save_every=args.save_every, closure_weight=args.closure_weight,
-                              emotion_weight=args.emotion_weight, p_generated=args.p_generated)
+                              emotion_weight=args.emotion_weight, p_generated=args.p_generated,
+                              p_clean=args.p_clean, audio_noise=args.audio_noise, max_shift=args.max_shift)
         train(clips, args.out, args.frontend, LipRefinerConfig(window=args.window, overlap=args.window // 2), tcfg, generated,
               resume=not args.fresh, report=lambda s, n, loss: bar(f"loss {loss:.4f}", s / n))
     finally:

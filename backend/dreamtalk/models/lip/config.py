@@ -39,12 +39,14 @@ class LipTrainConfig:
     lr: float = 1e-3  # Adam learning rate
     grad_clip: float = 1.0  # gradient norm clip
     gap_weight: float = 2.0  # weight of the lip-gap loss (the quantity closure and AUC are measured on)
-    closure_weight: float = 0.0  # weight of the closure term (lip gap left open where the label is closed)
+    closure_weight: float = 2.0  # weight of the closure term (lip gap left open where the label is closed)
     closed_gap: float = 0.02  # a label frame with a lip gap at most this is closed (raw units)
     emotion_weight: float = 1.0  # weight of the emotion-offset term (EMOTION_MOUTH window means)
     p_generated: float = 0.5  # probability to train on an EmoDiff output (when given) instead of a perturbed label
+    p_clean: float = 0.25  # probability (of the label windows) that the input is the label plus noise only
+    audio_noise: float = 0.5  # Gaussian noise on the audio features, in units of each channel's std
     blur_frames: float = 2.0  # perturbation: largest Gaussian blur sigma in frames (loosened closures)
-    max_shift: int = 2  # perturbation: largest time shift in frames
+    max_shift: int = 1  # perturbation: largest time shift in frames
     noise: float = 0.03  # perturbation: Gaussian noise std (raw units)
     log_every: int = 50  # steps between loss log lines
     save_every: int = 1000  # steps between checkpoints

@@ -53,12 +53,16 @@ class LipWindowSampler:
         self.by_group: dict[str, list[int]] = {}
         for i, c in enumerate(self.clips):
             self.by_group.setdefault(c.style_group, []).append(i)
+        self.feature_std = np.concatenate([c.features for c in self.clips]).std(0).astype(np.float32)
 
     def _input_mouth(self, rng: np.random.Generator, index: int, start: int) -> np.ndarray:
         """Raw `(N, M)` input mouth: a generated take or a perturbed label."""
         n, gen = self.cfg.window, self.generated[index]
         if gen is not None and rng.random() < self.tcfg.p_generated:
             return gen[start: start + n][:, MOUTH_INDEX]
+        if self.tcfg.p_clean > 0 and rng.random() < self.tcfg.p_clean:
+            label = self.clips[index].x[start: start + n, MOUTH_INDEX]
+            return np.clip(label + rng.normal(0.0, self.tcfg.noise, label.shape), 0.0, 1.0).astype(np.float32)
         margin = int(np.ceil(3 * self.tcfg.blur_frames)) + self.tcfg.max_shift
         x = self.clips[index].x[:, MOUTH_INDEX]
         segment = cut(x, [start], n, margin)[0]  # x[start - margin: start + n + margin], edge-padded
@@ -82,8 +86,11 @@ class LipWindowSampler:
             target.append(clip.x[start: start + n, MOUTH_INDEX])
             style.append(self._style(rng, int(index)))
         m_mean, m_std = self.mean[MOUTH_INDEX], self.std[MOUTH_INDEX]
+        audio = np.stack(audio)
+        if self.tcfg.audio_noise > 0:
+            audio = audio + rng.normal(0.0, 1.0, audio.shape) * (self.tcfg.audio_noise * self.feature_std)
         return {
-            "audio": torch.from_numpy(np.stack(audio).astype(np.float32)),
+            "audio": torch.from_numpy(audio.astype(np.float32)),
             "mouth": torch.from_numpy(((np.stack(mouth) - m_mean) / m_std).astype(np.float32)),
             "target": torch.from_numpy(((np.stack(target) - m_mean) / m_std).astype(np.float32)),
             "style": torch.from_numpy(((np.stack(style) - self.mean) / self.std).astype(np.float32)),
