@@ -70,7 +70,7 @@ class DREAMTALK_PG_settings(bpy.types.PropertyGroup):
     takes: IntProperty(name="Takes", min=1, max=16, default=1)
     steps: IntProperty(name="Steps", min=0, max=1000, default=0, description="Sampling steps (0: engine default)")
     guidance: FloatProperty(name="Guidance", min=0.0, max=20.0, default=0.0, description="0: engine default")
-    refine: BoolProperty(name="Refine lips", default=False, description="Lip refinement after EmoDiff (experimental: lowers closures on real speech)")
+    refine: BoolProperty(name="Refine lips", default=True, description="Lip refinement after EmoDiff (off: EmoDiff's curves unchanged)")
     start_frame: IntProperty(name="Start frame", default=1)
     retarget_preset: EnumProperty(name="Retarget", items=_preset_items)
     retarget_map_path: StringProperty(name="User map", subtype="FILE_PATH", description="JSON {shape key: ARKit name(s)}")

@@ -34,8 +34,8 @@ def _add_generate(sub) -> None:
     p.add_argument("--style", help="emotion style clip: a curves file (.json/.csv/.npz; diffusion engines)")
     p.add_argument("--steps", type=int, help="sampling steps (diffusion engines; default from the model)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (diffusion engines)")
-    p.add_argument("--refine", action=argparse.BooleanOptionalAction, default=False,
-                   help="lip refinement after EmoDiff (off by default: it lowers closures on real speech, docs/lip.md)")
+    p.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
+                   help="lip refinement after EmoDiff (default on; --no-refine returns EmoDiff's curves, docs/lip.md)")
     p.add_argument("--max-seconds", type=float, default=3600.0, help="refuse longer audio")
     p.add_argument("--server", help="run on a backend at this ZeroMQ address instead of in-process")
     p.set_defaults(func=cmd_generate)

@@ -47,7 +47,7 @@ class GenerateRequest:
     engine: str = DEFAULT_ENGINE  # engine name
     steps: int | None = None  # sampling steps (diffusion engines)
     guidance: float | None = None  # classifier-free guidance scale (diffusion engines)
-    refine: bool = False  # lip refinement (diffusion engines); off by default, see docs/lip.md
+    refine: bool = True  # lip refinement (diffusion engines); False returns EmoDiff's curves, see docs/lip.md
 
     def __post_init__(self) -> None:
         self.audio = np.ascontiguousarray(np.asarray(self.audio, np.float32).reshape(-1))

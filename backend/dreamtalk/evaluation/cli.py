@@ -20,7 +20,8 @@ def add_subcommands(sub) -> None:
     p.add_argument("--seeds", type=int, default=3, help="takes per utterance for diversity (>= 2)")
     p.add_argument("--window-seconds", type=float, default=8.0, help="sampler window hop for the seam check")
     p.add_argument("--no-transcript", action="store_true", help="do not pass transcripts to the engine")
-    p.add_argument("--refine", action="store_true", help="lip refinement after a diffusion engine")
+    p.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
+                   help="lip refinement after a diffusion engine (default on; --no-refine: EmoDiff alone)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (diffusion engines)")
     p.add_argument("--emotions", default="label", choices=("label", "cycle"),
                    help="label: each utterance's own emotion; cycle: 8 emotions x 3 levels over the utterances")
@@ -51,7 +52,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         results = harness.run(Corpus(args.corpus), cfg, progress=bar)
     finally:
         bar.close()
-    title = (f"{args.engine}{' + lip refinement' if args.refine else ''} on {args.split}"
+    title = (f"{args.engine}{' + lip refinement' if args.refine and args.engine != 'procedural' else ''} on {args.split}"
              + (" (emotions cycled)" if args.emotions == "cycle" else ""))
     md, js = report.write(results, Path(args.out), title)
     print(md.read_text(encoding="utf-8"))

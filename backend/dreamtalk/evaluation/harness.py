@@ -38,7 +38,7 @@ class EvalConfig:
     use_transcript: bool = True  # pass the transcript (forced alignment) to the engine
     seed: int = 1000  # first generation seed (label seeds differ, so MAE is not trivially 0)
     emotions: Literal["label", "cycle"] = "label"  # label: the utterance's; cycle: 8 emotions x 3 levels
-    refine: bool = False  # lip refinement after a diffusion engine
+    refine: bool = True  # lip refinement after a diffusion engine (the pipeline's default)
     guidance: float | None = None  # classifier-free guidance scale (diffusion engines; None: the engine's)
 
 
