@@ -7,7 +7,7 @@ import torch
 from dreamtalk.models.emodiff.conditions import StyleKey, fit_style, mix_styles, window_styles
 from dreamtalk.models.emodiff.config import DiffusionConfig, SamplerConfig
 from dreamtalk.models.emodiff.denoiser import Conditions
-from dreamtalk.models.emodiff.generate import generate
+from dreamtalk.models.emodiff.generate import ease_into_locked, generate
 from dreamtalk.models.emodiff.guidance import guided
 from dreamtalk.models.emodiff.long import (
     autoregressive_sample,
@@ -163,6 +163,26 @@ def test_locked_frames_are_reproduced(mode):
     assert out.shape == (2, 70, 55)
     assert np.abs(out[:, mask] - clip.x[mask]).max() < 1e-3
     assert np.abs(out[:, ~mask] - clip.x[~mask]).max() > 1e-2
+
+
+def test_easing_takes_out_the_jump_at_locked_edges_only():
+    t = np.arange(80, dtype=np.float32)
+    x = np.stack([0.01 * t, 0.5 + 0.2 * np.sin(t / 5)], axis=1)[None].repeat(2, axis=0)  # (K, T, P) smooth
+    mask = np.zeros(80, bool)
+    mask[20:40] = True
+    x[:, ~mask] += np.array([0.3, -0.2], np.float32)  # generated frames sit off the locked ones: two jumps
+    eased = ease_into_locked(x, mask, 8)
+    assert np.array_equal(eased[:, mask], x[:, mask])  # locked frames untouched
+    far = np.ones(80, bool)
+    far[11:49] = False  # beyond 8 free frames of either edge: untouched
+    assert np.array_equal(eased[:, far], x[:, far])
+    steps, raw_steps = np.abs(np.diff(eased, axis=1)), np.abs(np.diff(x, axis=1))
+    smooth = np.abs(np.diff(x[:, 25:35], axis=1)).max()  # the largest step of the smooth signal
+    assert raw_steps[:, [19, 39]].min() > 0.15  # the jumps
+    assert steps[:, [19, 39]].max() < 1.01 * smooth  # at the edges: now a step of the motion
+    assert steps.max() < 0.1  # the jump is spread over a raised cosine of 8 frames
+    assert np.array_equal(ease_into_locked(x, mask, 0), x)
+    assert np.array_equal(ease_into_locked(x, np.ones(80, bool), 8), x)
 
 
 def test_takes_are_batched_seeds():

@@ -55,6 +55,7 @@ class SamplerConfig:
     long_mode: Literal["stitch", "autoregressive"] = "stitch"  # overlapping windows or continuation
     overlap: int = 8  # frames shared by consecutive windows
     transition: float = 0.5  # seconds of cross-fade between emotion keys
+    lock_ease: int = 8  # free frames eased onto each locked range's edge (0 = raw inpainting)
     max_batch: int = 256  # windows per forward pass (memory bound)
 
 
