@@ -6,6 +6,7 @@ import torch
 
 from dreamtalk.cli import main
 from dreamtalk.core.arkit import MOUTH, indices
+from dreamtalk.core.curves import Curves
 from dreamtalk.core.errors import InputError
 from dreamtalk.core.request import GenerateRequest
 from dreamtalk.engines import generate
@@ -213,6 +214,22 @@ def test_no_refine_returns_emodiff_curves_unchanged(installed, monkeypatch):
     others = np.setdiff1d(np.arange(52), mouth)
     assert np.array_equal(refined.values[:, others], plain.values[:, others])
     assert np.abs(refined.values[:, mouth] - plain.values[:, mouth]).max() > 1e-3
+
+
+def test_refinement_keeps_locked_frames(installed):
+    plain = generate(_request(emotion="happy", refine=False))[0]
+    rng = np.random.default_rng(0)
+    take = Curves(25.0, rng.uniform(0, 1, plain.values.shape).astype(np.float32), plain.head_pose.copy())
+    mask = np.zeros(plain.num_frames, bool)
+    mask[20:45] = True
+    refined = generate(_request(emotion="happy", locked=take, locked_mask=mask))[0]
+    emodiff_only = generate(_request(emotion="happy", locked=take, locked_mask=mask, refine=False))[0]
+    assert np.abs(refined.values[mask] - take.values[mask]).max() < 1e-3  # the refiner left them alone
+    mouth = indices(MOUTH)
+    others = np.setdiff1d(np.arange(52), mouth)
+    assert np.array_equal(refined.values[:, others], emodiff_only.values[:, others])
+    free = ~mask
+    assert np.abs(refined.values[free][:, mouth] - emodiff_only.values[free][:, mouth]).max() > 1e-3
 
 
 def test_cli_refine_flags(installed, tmp_path):

@@ -23,7 +23,7 @@ from .conditions import StyleKey, fit_style, mix_styles, window_styles
 from .config import SamplerConfig
 from .data import PRESET_FOLDER
 from .features import SAMPLE_RATE, front_end
-from .generate import generate, neutral_style, preset_style
+from .generate import ease_into_locked, generate, neutral_style, preset_style
 from .model import EmoDiff, load
 
 ENV_VAR = "DREAMTALK_EMODIFF_CHECKPOINT"
@@ -100,9 +100,11 @@ def _locked(model: EmoDiff, request: GenerateRequest, frames: int):
 
 
 def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey], feats: np.ndarray,
-                 audio: np.ndarray, rate: int, takes: np.ndarray) -> np.ndarray:
-    """The lip refiner over every take (when `request.refine` and a refiner is installed)."""
+                 audio: np.ndarray, rate: int, takes: np.ndarray, locked=None, mask=None) -> np.ndarray:
+    """The lip refiner over every take (when `request.refine` and a refiner is installed); locked frames
+    stay as given and the refined mouth is eased onto them like EmoDiff's output."""
     from ..lip.engine import installed_refiner
+    from ..lip.model import MOUTH_INDEX
     from ..lip.refine import refine, window_centres
 
     lip = installed_refiner() if request.refine else None
@@ -112,7 +114,12 @@ def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey],
         feats = audio_features(lip.front_end, audio, rate, lip.cfg.fps, takes.shape[1])
     z_styles = window_styles(keys, window_centres(lip, takes.shape[1]), neutral_style(model), SamplerConfig().transition)
     styles = model.denormalize(z_styles)
-    return np.stack([refine(lip, feats, x, styles) for x in takes])
+    refined = np.stack([refine(lip, feats, x, styles) for x in takes])
+    if locked is None:
+        return refined
+    eased = ease_into_locked(np.where(mask[None, :, None], locked[None], refined), mask, SamplerConfig().lock_ease)
+    refined[..., MOUTH_INDEX] = eased[..., MOUTH_INDEX]  # the rest is EmoDiff's, already eased
+    return refined
 
 
 _FEATURES: dict[tuple, np.ndarray] = {}  # the last few feature arrays (same audio, other emotion or seed)
@@ -149,7 +156,7 @@ def run(request: GenerateRequest, progress) -> list[Curves]:
                         guidance=defaults.guidance if request.guidance is None else float(request.guidance))
     out = generate(model, feats, cfg, keys, request.takes, request.seed, locked=locked, locked_mask=mask,
                    callback=lambda i, n: progress("sample", i / n))
-    out = refine_takes(model, request, keys, feats, audio, rate, out)
+    out = refine_takes(model, request, keys, feats, audio, rate, out, locked, mask)
     takes = []
     for x in out:
         curves = Curves(model.cfg.fps, np.clip(x[:, :52], 0.0, 1.0), x[:, 52:])
