@@ -100,7 +100,8 @@ def _locked(model: EmoDiff, request: GenerateRequest, frames: int):
 
 
 def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey], feats: np.ndarray,
-                 audio: np.ndarray, rate: int, takes: np.ndarray, locked=None, mask=None) -> np.ndarray:
+                 audio: np.ndarray, rate: int, takes: np.ndarray, cfg: SamplerConfig, locked=None,
+                 mask=None) -> np.ndarray:
     """The lip refiner over every take (when `request.refine` and a refiner is installed); locked frames
     stay as given and the refined mouth is eased onto them like EmoDiff's output."""
     from ..lip.engine import installed_refiner
@@ -112,12 +113,12 @@ def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey],
         return takes
     if lip.front_end != model.front_end:
         feats = audio_features(lip.front_end, audio, rate, lip.cfg.fps, takes.shape[1])
-    z_styles = window_styles(keys, window_centres(lip, takes.shape[1]), neutral_style(model), SamplerConfig().transition)
+    z_styles = window_styles(keys, window_centres(lip, takes.shape[1]), neutral_style(model), cfg.transition)
     styles = model.denormalize(z_styles)
     refined = np.stack([refine(lip, feats, x, styles) for x in takes])
     if locked is None:
         return refined
-    eased = ease_into_locked(np.where(mask[None, :, None], locked[None], refined), mask, SamplerConfig().lock_ease)
+    eased = ease_into_locked(np.where(mask[None, :, None], locked[None], refined), mask, cfg.lock_ease)
     refined[..., MOUTH_INDEX] = eased[..., MOUTH_INDEX]  # the rest is EmoDiff's, already eased
     return refined
 
@@ -156,7 +157,7 @@ def run(request: GenerateRequest, progress) -> list[Curves]:
                         guidance=defaults.guidance if request.guidance is None else float(request.guidance))
     out = generate(model, feats, cfg, keys, request.takes, request.seed, locked=locked, locked_mask=mask,
                    callback=lambda i, n: progress("sample", i / n))
-    out = refine_takes(model, request, keys, feats, audio, rate, out, locked, mask)
+    out = refine_takes(model, request, keys, feats, audio, rate, out, cfg, locked, mask)
     takes = []
     for x in out:
         curves = Curves(model.cfg.fps, np.clip(x[:, :52], 0.0, 1.0), x[:, 52:])
