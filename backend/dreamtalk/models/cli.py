@@ -5,18 +5,33 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .lip.config import LipTrainConfig
+from .lip.config import LipRefinerConfig, LipTrainConfig
+
+
+def _add_training_run(parser, out: str, frontend_help: str) -> None:
+    """Options every `train MODEL` command shares: the corpus, the front end, the checkpoint, seeding."""
+    parser.add_argument("--corpus", required=True, help="a built corpus (docs/CORPUS.md) or a folder of .npz clips")
+    parser.add_argument("--split", default="train", help="split of a built corpus to train on")
+    parser.add_argument("--limit", type=int, help="use at most this many utterances (spread evenly)")
+    parser.add_argument("--frontend", default="whisper-base-ct2-1", help=f"audio front end tag (default %(default)s{frontend_help})")
+    parser.add_argument("--out", default=out, help="checkpoint path (resumed when it exists)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save-every", type=int, default=1000, help="steps between checkpoints")
+    parser.add_argument("--fresh", action="store_true", help="start over even if --out exists")
+
+
+def _check_out_folder(out: str) -> None:
+    from ..core.errors import InputError
+
+    if not Path(out).resolve().parent.is_dir():
+        raise InputError(f"output folder {Path(out).parent} does not exist")
 
 
 def add_subcommands(sub) -> None:
     p = sub.add_parser("train", help="train learned models")
     models = p.add_subparsers(dest="model", required=True)
     e = models.add_parser("emodiff", help="train EmoDiff on a corpus folder (resumes from --out)")
-    e.add_argument("--corpus", required=True, help="a built corpus (docs/CORPUS.md) or a folder of .npz clips")
-    e.add_argument("--split", default="train", help="split of a built corpus to train on")
-    e.add_argument("--limit", type=int, help="use at most this many utterances (spread evenly)")
-    e.add_argument("--frontend", default="whisper-base-ct2-1", help="audio front end tag (default %(default)s, or logmel-1)")
-    e.add_argument("--out", default="emodiff.pt", help="checkpoint path (resumed when it exists)")
+    _add_training_run(e, "emodiff.pt", ", or logmel-1")
     e.add_argument("--steps", type=int, default=20000, help="optimizer steps in all")
     e.add_argument("--batch", type=int, default=64, help="windows per step (per process)")
     e.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate")
@@ -25,25 +40,18 @@ def add_subcommands(sub) -> None:
     e.add_argument("--window", type=int, default=32, help="frames per window")
     e.add_argument("--prediction", choices=("eps", "x0"), default="x0", help="denoiser target")
     e.add_argument("--device", default="cpu", help="cpu or cuda")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--save-every", type=int, default=1000, help="steps between checkpoints")
-    e.add_argument("--fresh", action="store_true", help="start over even if --out exists")
     e.set_defaults(func=cmd_train_emodiff)
     x = models.add_parser("emodiff-export", help="strip a training checkpoint down to what inference needs")
     x.add_argument("checkpoint", help="training checkpoint (from train emodiff)")
     x.add_argument("out", help="inference checkpoint to write")
     x.set_defaults(func=cmd_export)
     lp = models.add_parser("lip", help="train the lip refiner on a corpus folder (resumes from --out)")
-    lp.add_argument("--corpus", required=True, help="a built corpus (docs/CORPUS.md) or a folder of .npz clips")
-    lp.add_argument("--split", default="train", help="split of a built corpus to train on")
-    lp.add_argument("--limit", type=int, help="use at most this many utterances (spread evenly)")
-    lp.add_argument("--frontend", default="whisper-base-ct2-1", help="audio front end tag (default %(default)s; --emodiff sets it)")
+    _add_training_run(lp, "lip.pt", "; --emodiff sets it")
     lp.add_argument("--emodiff", help="an EmoDiff checkpoint: train on its takes as well as on perturbed labels")
-    lp.add_argument("--out", default="lip.pt", help="checkpoint path (resumed when it exists)")
-    lp.add_argument("--steps", type=int, default=6000, help="optimizer steps in all")
-    lp.add_argument("--batch", type=int, default=128, help="windows per step")
-    lp.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    lp.add_argument("--window", type=int, default=8, help="frames per sliding window")
+    lp.add_argument("--steps", type=int, default=LipTrainConfig.steps, help="optimizer steps in all")
+    lp.add_argument("--batch", type=int, default=LipTrainConfig.batch, help="windows per step")
+    lp.add_argument("--lr", type=float, default=LipTrainConfig.lr, help="Adam learning rate")
+    lp.add_argument("--window", type=int, default=LipRefinerConfig.window, help="frames per sliding window")
     lp.add_argument("--closure-weight", type=float, default=LipTrainConfig.closure_weight,
                     help="weight of the closure term (default %(default)s)")
     lp.add_argument("--emotion-weight", type=float, default=LipTrainConfig.emotion_weight,
@@ -56,9 +64,6 @@ def add_subcommands(sub) -> None:
                     help="noise on the audio features, in feature standard deviations (default %(default)s)")
     lp.add_argument("--max-shift", type=int, default=LipTrainConfig.max_shift,
                     help="largest time shift of a perturbed label, in frames (default %(default)s)")
-    lp.add_argument("--seed", type=int, default=0)
-    lp.add_argument("--save-every", type=int, default=1000, help="steps between checkpoints")
-    lp.add_argument("--fresh", action="store_true", help="start over even if --out exists")
     lp.set_defaults(func=cmd_train_lip)
     lx = models.add_parser("lip-export", help="strip a lip training checkpoint down to what inference needs")
     lx.add_argument("checkpoint", help="training checkpoint (from train lip)")
@@ -73,14 +78,12 @@ def add_subcommands(sub) -> None:
 
 
 def cmd_train_emodiff(args: argparse.Namespace) -> int:
-    from ..core.errors import InputError
     from ..progress_bar import ProgressBar
     from .emodiff.config import DenoiserConfig, DiffusionConfig, TrainConfig
     from .emodiff.data import load_corpus
     from .emodiff.train import train
 
-    if not Path(args.out).resolve().parent.is_dir():
-        raise InputError(f"output folder {Path(args.out).parent} does not exist")
+    _check_out_folder(args.out)
     clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit)
     bar = ProgressBar()
     dcfg = DenoiserConfig(window=args.window, width=args.width, layers=args.layers)
@@ -95,14 +98,11 @@ def cmd_train_emodiff(args: argparse.Namespace) -> int:
 
 
 def cmd_train_lip(args: argparse.Namespace) -> int:
-    from ..core.errors import InputError
     from ..progress_bar import ProgressBar
     from .emodiff.data import load_corpus
-    from .lip.config import LipRefinerConfig, LipTrainConfig
     from .lip.train import train
 
-    if not Path(args.out).resolve().parent.is_dir():
-        raise InputError(f"output folder {Path(args.out).parent} does not exist")
+    _check_out_folder(args.out)
     emodiff = None
     if args.emodiff:
         from .emodiff.model import load
