@@ -48,8 +48,8 @@ def generate(cfg: EvalConfig, audio: np.ndarray, text: str | None, emotion: str,
     from ..engines import generate as run_engine
 
     request = GenerateRequest(audio=audio, sample_rate=SAMPLE_RATE, transcript=text or None, emotion=emotion,
-                              intensity=intensity, seed=seed, fps=25.0, engine=cfg.engine, takes=takes, refine=cfg.refine, guidance=cfg.guidance,
-                              emotion_keys=[EmotionKey(0.0, emotion, intensity)])
+                              intensity=intensity, seed=seed, fps=25.0, engine=cfg.engine, takes=takes,
+                              refine=cfg.refine, guidance=cfg.guidance, emotion_keys=[EmotionKey(0.0, emotion, intensity)])
     start = time.perf_counter()
     out = run_engine(request)
     return out, time.perf_counter() - start

@@ -3,9 +3,10 @@
 A training item is one window of N frames: audio features with context, the label's style clip
 (a K-frame clip of the same emotion and level from elsewhere in the corpus), the target mouth
 (the label's MOUTH group) and an input mouth that needs correcting: EmoDiff's output for the same
-utterance (when generated takes are given) or the label perturbed the way diffusion loosens the
-mouth (temporal blur that softens closures, a time shift of a few frames, amplitude scaling
-around the window mean, noise).
+utterance (when generated takes are given), the label plus noise only (`p_clean`: a right mouth is
+left alone), or the label perturbed the way diffusion loosens the mouth (temporal blur that softens
+closures, a time shift of a frame or two, amplitude scaling around the window mean, noise). The audio
+features may get Gaussian noise (`audio_noise`) so the network does not lean on one voice's details.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class LipWindowSampler:
         self.feature_std = np.concatenate([c.features for c in self.clips]).std(0).astype(np.float32)
 
     def _input_mouth(self, rng: np.random.Generator, index: int, start: int) -> np.ndarray:
-        """Raw `(N, M)` input mouth: a generated take or a perturbed label."""
+        """Raw `(N, M)` input mouth: a generated take, the label plus noise, or a perturbed label."""
         n, gen = self.cfg.window, self.generated[index]
         if gen is not None and rng.random() < self.tcfg.p_generated:
             return gen[start: start + n][:, MOUTH_INDEX]
@@ -95,4 +96,3 @@ class LipWindowSampler:
             "target": torch.from_numpy(((np.stack(target) - m_mean) / m_std).astype(np.float32)),
             "style": torch.from_numpy(((np.stack(style) - self.mean) / self.std).astype(np.float32)),
         }
-
