@@ -39,19 +39,19 @@ class FrontEnd:
         return features.astype(np.float32)
 
 
-def _logmel() -> FrontEnd:
+def _logmel(version: str | None = None) -> FrontEnd:
     from . import logmel
 
     return FrontEnd("logmel", logmel.VERSION, logmel.DIM, logmel.features)
 
 
-def _whisper() -> FrontEnd:
+def _whisper(version: str | None = None) -> FrontEnd:
     from . import whisper
 
-    return whisper.frontend()
+    return whisper.frontend(version)
 
 
-_FACTORIES: dict[str, Callable[[], FrontEnd]] = {"logmel": _logmel, "whisper": _whisper}
+_FACTORIES: dict[str, Callable[[str | None], FrontEnd]] = {"logmel": _logmel, "whisper": _whisper}
 DEFAULT = "whisper"  # chosen by the synthesized -> real transfer comparison (docs/EVAL.md)
 FALLBACK = "logmel"  # used where the whisper extra is not installed
 
@@ -67,8 +67,9 @@ def available() -> list[str]:
     return list(_FACTORIES)
 
 
-def get_frontend(name: str) -> FrontEnd:
-    """The front end called `name` (raises InputError for an unknown name or a missing extra)."""
+def get_frontend(name: str, version: str | None = None) -> FrontEnd:
+    """The front end called `name`, at `version` when the front end has several (else its default);
+    raises InputError for an unknown name or version or a missing extra."""
     if name not in _FACTORIES:
         raise InputError(f"unknown audio front end {name!r}; choose one of {', '.join(_FACTORIES)}")
-    return _FACTORIES[name]()
+    return _FACTORIES[name](version)

@@ -15,7 +15,8 @@ DEFAULT_FRONT_END = "logmel-1"  # the corpus' default front end (docs/EVAL.md, f
 
 def front_end(tag: str) -> FrontEnd:
     """The front end with this `name-version` tag."""
-    fe = get_frontend(tag.partition("-")[0])  # name-version; versions may hold dashes (base-ct2-1)
+    name, _, version = tag.partition("-")  # name-version; versions may hold dashes (base-ct2-1)
+    fe = get_frontend(name, version or None)
     if fe.tag != tag:
         raise InputError(f"this model needs audio features {tag!r}; this build provides {fe.tag!r} (retrain)")
     return fe
