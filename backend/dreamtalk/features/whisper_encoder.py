@@ -63,6 +63,11 @@ def mel_filters(cfg: WhisperEncoderConfig) -> np.ndarray:
     return (weights * (2.0 / (freqs[2:] - freqs[:-2]))[:, None]).astype(np.float32)
 
 
+def periodic_hann(size: int) -> np.ndarray:
+    """`(size,)` periodic Hann window (numpy's symmetric one of size + 1 without its last sample)."""
+    return np.hanning(size + 1)[:-1].astype(np.float32)
+
+
 class Block(nn.Module):
     """Pre-LN transformer block: x + attention(LN(x)), then x + MLP(LN(x))."""
 
@@ -94,7 +99,7 @@ class WhisperEncoder(nn.Module):
         self.conv2 = nn.Conv1d(cfg.width, cfg.width, 3, stride=2, padding=1)
         self.register_buffer("positions", torch.zeros(cfg.positions, cfg.width))
         self.register_buffer("filters", torch.from_numpy(mel_filters(cfg)))
-        self.register_buffer("window", torch.hann_window(cfg.n_fft, periodic=True))
+        self.register_buffer("window", torch.from_numpy(periodic_hann(cfg.n_fft)))
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
         self.norm = nn.LayerNorm(cfg.width)
 
@@ -160,7 +165,7 @@ def load_encoder(model_bin: str | Path, device: str | torch.device = "cpu",
     cfg = cfg or WhisperEncoderConfig()
     with torch.device("meta"):  # no random initialisation: every tensor comes from the file
         encoder = WhisperEncoder(cfg)
-    extra = {"filters": torch.from_numpy(mel_filters(cfg)), "window": torch.hann_window(cfg.n_fft, periodic=True)}
+    extra = {"filters": torch.from_numpy(mel_filters(cfg)), "window": torch.from_numpy(periodic_hann(cfg.n_fft))}
     try:
         encoder.load_state_dict(ct2_state_dict(read_ct2(model_bin, prefix="encoder/"), cfg) | extra,
                                 strict=True, assign=True)
