@@ -47,11 +47,11 @@ def speech(seconds: float) -> np.ndarray:
     return np.concatenate(parts)[: int(seconds * 16000)].astype(np.float32)
 
 
-def best(fn, repeats: int) -> tuple[float, object]:
+def best(fn, repeats: int, *args, **kwargs) -> tuple[float, object]:
     times, out = [], None
     for _ in range(repeats):
         start = time.perf_counter()
-        out = fn()
+        out = fn(*args, **kwargs)
         times.append(time.perf_counter() - start)
     return min(times), out
 
@@ -64,9 +64,9 @@ def warm_rows(repeats: int) -> list[str]:
     rows = []
     for seconds in (1.0, 5.0, 60.0):
         audio = speech(seconds)
-        t_ct2, ct2 = best(lambda: whisper.encode_ct2(audio), repeats)
-        t_pad, _ = best(lambda: whisper.encode(audio, whisper.VERSION_PADDED), repeats)
-        t_exact, exact = best(lambda: whisper.encode(audio, whisper.VERSION_EXACT), repeats)
+        t_ct2, ct2 = best(whisper.encode_ct2, repeats, audio)
+        t_pad, _ = best(whisper.encode, repeats, audio, whisper.VERSION_PADDED)
+        t_exact, exact = best(whisper.encode, repeats, audio, whisper.VERSION_EXACT)
         rel = np.sqrt(((exact - ct2) ** 2).mean() / (ct2**2).mean())
         cos = (exact * ct2).sum(1) / np.linalg.norm(exact, axis=1) / np.linalg.norm(ct2, axis=1)
         rows.append(f"| {seconds:.0f} s | {t_ct2:.3f} s | {t_pad:.3f} s | {t_exact:.3f} s | {t_ct2 / t_exact:.1f}x | "
@@ -140,8 +140,7 @@ def cli_rows(base: str, repeats: int, threads: int) -> list[str]:
             cells = []
             for _, variant_env in variants:
                 command = [sys.executable, "-m", "dreamtalk.cli", "generate", str(wav), "-o", str(tmp / "out.json")]
-                cells.append(best(lambda: subprocess.run(command, env=variant_env, check=True, capture_output=True),
-                                  repeats)[0])
+                cells.append(best(subprocess.run, repeats, command, env=variant_env, check=True, capture_output=True)[0])
             rows.append(f"| {seconds:.0f} s | " + " | ".join(f"{c:.2f} s" for c in cells) + " |")
     return ["| line | " + " | ".join(name for name, _ in variants) + " |", "|---|---|---|---|", *rows]
 
