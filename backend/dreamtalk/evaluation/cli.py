@@ -11,12 +11,18 @@ from ..core.request import DEFAULT_ENGINE
 
 
 def add_subcommands(sub) -> None:
-    p = sub.add_parser("eval", help="run the evaluation harness on a corpus split (markdown + JSON)")
+    p = sub.add_parser("eval", help="run the evaluation harness on a corpus split, or the validation protocol "
+                                    "(markdown + JSON)")
+    p.add_argument("--protocol", default="harness", choices=("harness", "validation"),
+                   help="harness: one engine on a corpus split; validation: every engine on the voices and "
+                        "speakers nothing trains on (docs/EVAL.md)")
     p.add_argument("--engine", default=DEFAULT_ENGINE, help="engine to evaluate (default %(default)s)")
+    p.add_argument("--engines", help="validation: comma-separated, from emodiff, emodiff-norefine, procedural")
+    p.add_argument("--sets", help="validation: comma-separated set names (default all)")
     p.add_argument("--split", default="test", help="test (held-out synthesized voices), real, val, train")
-    p.add_argument("--corpus", required=True, help="corpus folder (dreamtalk corpus build)")
+    p.add_argument("--corpus", help="corpus folder (dreamtalk corpus build; the harness needs one)")
     p.add_argument("--out", default="out/eval", help="output folder for eval.md and eval.json")
-    p.add_argument("--limit", type=int, help="at most this many utterances")
+    p.add_argument("--limit", type=int, help="at most this many utterances (validation: per set)")
     p.add_argument("--seeds", type=int, default=3, help="takes per utterance for diversity (>= 2)")
     p.add_argument("--window-seconds", type=float, default=8.0, help="sampler window hop for the seam check")
     p.add_argument("--no-transcript", action="store_true", help="do not pass transcripts to the engine")
@@ -40,10 +46,15 @@ def add_subcommands(sub) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from ..core.errors import InputError
     from ..corpus.store import Corpus
     from ..progress_bar import ProgressBar
     from . import harness, report
 
+    if args.protocol == "validation":
+        return cmd_validation(args)
+    if not args.corpus:
+        raise InputError("the harness needs --corpus DIR (or use --protocol validation)")
     cfg = harness.EvalConfig(engine=args.engine, split=args.split, limit=args.limit, seeds=max(2, args.seeds),
                              window_seconds=args.window_seconds, use_transcript=not args.no_transcript,
                              emotions=args.emotions, refine=args.refine, guidance=args.guidance)
@@ -55,6 +66,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     title = (f"{args.engine}{' + lip refinement' if args.refine and args.engine != 'procedural' else ''} on {args.split}"
              + (" (emotions cycled)" if args.emotions == "cycle" else ""))
     md, js = report.write(results, Path(args.out), title)
+    print(md.read_text(encoding="utf-8"))
+    print(f"wrote {md} and {js}")
+    return 0
+
+
+def cmd_validation(args: argparse.Namespace) -> int:
+    from ..core.errors import InputError
+    from ..progress_bar import ProgressBar
+    from . import protocol, report
+    from .validation_set import SETS
+
+    defaults = protocol.ValidationConfig()
+    engines = tuple(args.engines.split(",")) if args.engines else defaults.engines
+    sets = tuple(args.sets.split(",")) if args.sets else defaults.sets
+    unknown = [e for e in engines if e not in protocol.ENGINES] + [s for s in sets if s not in {v.name for v in SETS}]
+    if unknown:
+        raise InputError(f"unknown engine or set: {', '.join(unknown)}")
+    cfg = protocol.ValidationConfig(engines=engines, sets=sets, limit=args.limit, guidance=args.guidance,
+                                    takes=max(2, args.seeds))
+    bar = ProgressBar()
+    try:
+        results = protocol.run(cfg, progress=bar)
+    finally:
+        bar.close()
+    md, js = report.write_validation(results, Path(args.out))
     print(md.read_text(encoding="utf-8"))
     print(f"wrote {md} and {js}")
     return 0

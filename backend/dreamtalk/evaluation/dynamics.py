@@ -57,3 +57,40 @@ def diversity(takes: list[Curves]) -> dict:
     mouth = float(values[:, :, indices(MOUTH)].std(axis=0).mean())
     head = float(np.degrees(pose.std(axis=0)).mean())
     return {"upper_sd": upper, "mouth_sd": mouth, "head_sd_deg": head, "upper_to_mouth": upper / max(mouth, 1e-9)}
+
+
+BLINK_CLOSE, BLINK_REOPEN = 0.6, 0.3  # hysteresis: a blink closes past 0.6 and ends below 0.3
+
+
+def blink_signal(curves: Curves) -> np.ndarray:
+    """`(T,)` mean of eyeBlinkLeft and eyeBlinkRight."""
+    return 0.5 * (curves.values[:, INDEX["eyeBlinkLeft"]] + curves.values[:, INDEX["eyeBlinkRight"]])
+
+
+def blink_episodes(blink: np.ndarray, close: float = BLINK_CLOSE, reopen: float = BLINK_REOPEN) -> list[dict]:
+    """Every excursion of the eyelid above `reopen`: start and end frames, peak, how many times it went
+    past `close` (re-closing only counts after dropping back below `close`), and whether it opened
+    again before the end of the clip."""
+    above = blink > reopen
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], above.astype(np.int8), [0]])))
+    episodes = []
+    for start, end in zip(edges[::2], edges[1::2]):
+        shut = blink[start:end] >= close
+        closings = int(np.sum(shut[1:] & ~shut[:-1]) + shut[0])
+        episodes.append({"start": int(start), "end": int(end), "peak": float(blink[start:end].max()),
+                         "closings": closings, "reopened": bool(end < len(blink))})
+    return episodes
+
+
+def blink_stats(curves: Curves) -> dict:
+    """Blinks counted with hysteresis (close past 0.6, reopen below 0.3) per minute; `blink_complete`:
+    the fraction of eyelid excursions above 0.3 that are one full close-and-open (past 0.6 exactly once,
+    then below 0.3 again) rather than a flutter or a half close; `blink_mean`: the mean eyeBlink value."""
+    blink = blink_signal(curves)
+    episodes = blink_episodes(blink)
+    blinks = sum(e["closings"] > 0 for e in episodes)
+    complete = sum(e["closings"] == 1 and e["reopened"] for e in episodes)
+    return {"blinks": blinks, "blinks_per_min": 60.0 * blinks / max(curves.duration, 1e-9),
+            "episodes": len(episodes), "complete": complete,
+            "blink_complete": complete / len(episodes) if episodes else float("nan"),
+            "blink_mean": float(blink.mean())}

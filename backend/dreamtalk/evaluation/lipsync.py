@@ -73,3 +73,41 @@ def best_lag(audio: np.ndarray, sample_rate: int, gap: np.ndarray, fps: float, m
             if corr > best[1]:
                 best = (lag, corr)
     return best
+
+
+def _centre_gaps(gap: np.ndarray, phones: Sequence, fps: float, shift: float, kinds) -> np.ndarray:
+    """The gap (linearly interpolated) `shift` frames after the centre of each phone of `kinds`."""
+    centres = np.array([(p.start + p.end) / 2 * fps + shift for p in phones if _base(p) in kinds])
+    return np.interp(centres, np.arange(len(gap)), gap) if centres.size else np.zeros(0)
+
+
+def separation(opens: np.ndarray, closed: np.ndarray) -> tuple[float, float]:
+    """(AUC that an open-vowel gap exceeds a bilabial gap, mean difference over the pooled SD)."""
+    if opens.size == 0 or closed.size == 0:
+        return float("nan"), float("nan")
+    auc = (opens[:, None] > closed[None, :]).mean() + 0.5 * (opens[:, None] == closed[None, :]).mean()
+    spread = np.sqrt(0.5 * (opens.var() + closed.var())) + 1e-9
+    return float(auc), float((opens.mean() - closed.mean()) / spread)
+
+
+def phone_locked_lag(clips: Sequence[tuple[np.ndarray, Sequence]], fps: float, max_shift: float = 5.0,
+                     resolution: float = 1.0) -> float:
+    """The shift in frames (+ = lips late) of the lip gap against the phones that best separates open
+    vowels from p/b/m: the gap is read `shift` frames after each phone's centre, and the shift in
+    [-max_shift, max_shift] (steps of `resolution`) with the highest AUC wins; ties go to the larger
+    mean difference over pooled SD, then to the smaller |shift|. `clips` is one or more (gap, phones);
+    several clips are pooled with each gap divided by its 95th percentile. NaN without both classes."""
+    best, best_key = float("nan"), None
+    for shift in np.arange(-max_shift, max_shift + 1e-9, resolution):
+        opens, closed = [], []
+        for gap, phones in clips:
+            scale = float(np.percentile(gap, 95)) or 1.0
+            opens.append(_centre_gaps(gap / scale, phones, fps, shift, OPEN_VOWELS))
+            closed.append(_centre_gaps(gap / scale, phones, fps, shift, BILABIALS))
+        auc, contrast = separation(np.concatenate(opens), np.concatenate(closed))
+        if np.isnan(auc):
+            return float("nan")
+        key = (round(auc, 9), round(contrast, 9), -abs(shift))
+        if best_key is None or key > best_key:
+            best, best_key = float(shift), key
+    return best

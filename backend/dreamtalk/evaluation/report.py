@@ -68,3 +68,49 @@ def side_by_side(summaries: list[dict], titles: list[str]) -> str:
         cells = " | ".join(_fmt(s.get(key), fmt) for s in summaries)
         lines.append(f"| {label} | {cells} | {good} |")
     return "\n".join(lines) + "\n"
+
+
+# (summary key, column, format) of the validation protocol's tables (docs/EVAL.md)
+VALIDATION_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("clips", "clips", "{:.0f}"), ("seconds", "seconds", "{:.0f}"), ("closure_rate", "p/b/m closure", "{:.3f}"),
+    ("open_bilabial_auc", "open/closed AUC", "{:.3f}"), ("lag_mean", "lag mean", "{:+.2f}"),
+    ("lag_abs_mean", "mean abs lag", "{:.2f}"), ("lag_worst", "worst clip lag", "{:+.0f}"),
+    ("lag_pooled", "pooled lag", "{:+.2f}"), ("blinks_per_min", "blinks/min", "{:.1f}"),
+    ("blink_complete", "full blinks", "{:.2f}"), ("blink_mean", "mean eyeBlink", "{:.3f}"),
+    ("emotion_accuracy", "emotion acc.", "{:.3f}"), ("contrast", "contrast", "{:.3f}"),
+    ("upper_sd", "upper-face SD across seeds", "{:.4f}"),
+)
+
+
+def validation_markdown(results: dict) -> str:
+    """One table per engine: a row per validation set (lags in frames at 25 fps, + = lips late)."""
+    from .validation_set import SETS
+
+    families = {s.name: s.family for s in SETS}
+    engines = list(next(iter(results["summary"].values()))) if results["summary"] else []
+    lines = []
+    for engine in engines:
+        lines += [f"### {engine}", "", "| set | voices | " + " | ".join(c[1] for c in VALIDATION_COLUMNS) + " |",
+                  "|---" * (len(VALIDATION_COLUMNS) + 2) + "|"]
+        for name, per_engine in results["summary"].items():
+            s = per_engine[engine]
+            lines.append(f"| {name} | {families.get(name, '')} | "
+                         + " | ".join(_fmt(s.get(key), fmt) for key, _, fmt in VALIDATION_COLUMNS) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_validation(results: dict, out: Path) -> tuple[Path, Path]:
+    """Write `validation.md`, `validation.json` (config, summary, rows) and `validation_gaps.npz` (take 1's
+    lip gap per set, engine and clip, keys SET/ENGINE/INDEX: for re-measuring lags) into `out`."""
+    import numpy as np
+
+    out.mkdir(parents=True, exist_ok=True)
+    gaps = {f"{name}/{engine}/{i}": gap for name, per_engine in results.get("gaps", {}).items()
+            for engine, clips in per_engine.items() for i, gap in enumerate(clips)}
+    atomic_write(out / "validation_gaps.npz", lambda f: np.savez(f, **gaps))
+    data = {k: results[k] for k in ("config", "summary", "rows")}
+    text = json.dumps(data, indent=1, default=float)
+    md = atomic_write(out / "validation.md", lambda f: f.write(validation_markdown(results).encode("utf-8")))
+    js = atomic_write(out / "validation.json", lambda f: f.write(text.encode("utf-8")))
+    return md, js

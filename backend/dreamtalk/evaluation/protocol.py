@@ -1,0 +1,131 @@
+"""The validation protocol (issue 18; docs/EVAL.md "Validation protocol"): every engine on the validation
+sets (`validation_set.SETS`: voice families and real speakers that nothing trains or is tuned on), measured
+the same way on every set: p/b/m closure, open-vs-bilabial AUC and the phone-locked lag on forced-aligned
+phones, blinks with hysteresis and their completeness, emotion accuracy and signature contrast (emotions
+cycled over the clips: 8 emotions x 3 levels), and whether seeds differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.curves import Curves
+from ..core.request import EMOTIONS
+from ..corpus.store import phones_of
+from . import dynamics, lipsync
+from .harness import CYCLE_INTENSITIES, EvalConfig, contrast, generate
+from .validation_set import RATE, SETS
+
+ENGINES = {"emodiff": ("emodiff", True), "emodiff-norefine": ("emodiff", False), "procedural": ("procedural", True)}
+MAX_LAG = 5.0  # frames searched either side for the phone-locked lag
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """Settings of one validation run."""
+
+    engines: tuple[str, ...] = tuple(ENGINES)  # names from ENGINES
+    sets: tuple[str, ...] = tuple(s.name for s in SETS)  # names from validation_set.SETS
+    takes: int = 2  # takes per clip (seeds seed, seed+1: do they differ?)
+    seed: int = 2000  # first generation seed
+    limit: int | None = None  # at most this many clips per set (quick looks; the tables use all)
+    transcript_engines: tuple[str, ...] = ("procedural",)  # engines given the transcript (forced alignment)
+    guidance: float | None = None  # diffusion guidance scale (None: the engine's)
+
+
+def cycled_emotion(index: int) -> tuple[str, float]:
+    """Emotion index % 8 at level (index // 8) % 3 (neutral at intensity 0)."""
+    emotion = EMOTIONS[index % len(EMOTIONS)]
+    return emotion, 0.0 if emotion == "neutral" else CYCLE_INTENSITIES[(index // len(EMOTIONS)) % 3]
+
+
+def clip_metrics(takes: list[Curves], neutral: Curves, clip: dict, emotion: str, classifier) -> dict:
+    """Every per-clip figure of the protocol for one engine's output."""
+    first = takes[0]
+    gap, phones = lipsync.lip_gap(first.values), phones_of(clip)
+    row = {"closure_rate": lipsync.closure_rate(gap, phones, first.fps),
+           "open_bilabial_auc": lipsync.open_vs_bilabial_auc(gap, phones, first.fps),
+           "lag": lipsync.phone_locked_lag([(gap, phones)], first.fps, MAX_LAG),
+           "predicted": classifier.predict(first), "contrast": contrast(first, neutral, emotion)}
+    row |= dynamics.blink_stats(first)
+    if len(takes) > 1:
+        row |= {"upper_sd": dynamics.diversity(takes)["upper_sd"]}
+    return row
+
+
+def run_clip(cfg: ValidationConfig, clip: dict, index: int, classifier) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """All engines on one clip (engines in turn, so the audio features are computed once):
+    rows and each engine's lip gap (for pooled lags)."""
+    emotion, intensity = cycled_emotion(index)
+    rows, gaps = [], {}
+    for name in cfg.engines:
+        engine, refine = ENGINES[name]
+        run = EvalConfig(engine=engine, refine=refine, guidance=cfg.guidance)
+        text = clip["text"] if name in cfg.transcript_engines and clip["text"] else None
+        takes, _ = generate(run, clip["audio"], text, emotion, intensity, cfg.seed, cfg.takes)
+        (neutral,), _ = generate(run, clip["audio"], text, "neutral", 0.0, cfg.seed)
+        row = {"id": clip["id"], "set": clip["set"], "voice": clip["voice"], "engine": name, "emotion": emotion,
+               "intensity": intensity, "seconds": len(clip["audio"]) / RATE}
+        rows.append(row | clip_metrics(takes, neutral, clip, emotion, classifier))
+        gaps[name] = lipsync.lip_gap(takes[0].values)
+    return rows, gaps
+
+
+@dataclass
+class SetResult:
+    """Rows and lip gaps of one set."""
+
+    rows: list[dict] = field(default_factory=list)
+    gaps: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    phones: list[list] = field(default_factory=list)
+
+
+def summarise(rows: list[dict], gaps: list[np.ndarray], phones: list[list], fps: float = 25.0) -> dict:
+    """Figures of one engine on one set."""
+    def mean(key: str) -> float:
+        values = np.array([r[key] for r in rows if key in r], float)
+        return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+
+    lags = np.array([r["lag"] for r in rows], float)
+    finite = np.isfinite(lags)
+    minutes = sum(r["seconds"] for r in rows) / 60.0
+    worst = int(np.nanargmax(np.where(finite, np.abs(lags), -1))) if finite.any() else None
+    episodes = sum(r["episodes"] for r in rows)
+    return {"clips": len(rows), "seconds": 60.0 * minutes, "closure_rate": mean("closure_rate"),
+            "open_bilabial_auc": mean("open_bilabial_auc"), "lag_mean": float(np.nanmean(lags)) if finite.any() else
+            float("nan"), "lag_abs_mean": float(np.nanmean(np.abs(lags))) if finite.any() else float("nan"),
+            "lag_worst": float(lags[worst]) if worst is not None else float("nan"),
+            "lag_worst_clip": rows[worst]["id"] if worst is not None else "",
+            "lag_pooled": lipsync.phone_locked_lag(list(zip(gaps, phones)), fps, MAX_LAG, 0.25),
+            "blinks_per_min": sum(r["blinks"] for r in rows) / max(minutes, 1e-9),
+            "blink_complete": sum(r["complete"] for r in rows) / episodes if episodes else float("nan"),
+            "blink_mean": sum(r["blink_mean"] * r["seconds"] for r in rows) / max(60.0 * minutes, 1e-9),
+            "emotion_accuracy": float(np.mean([r["predicted"] == r["emotion"] for r in rows])),
+            "contrast": mean("contrast"), "upper_sd": mean("upper_sd")}
+
+
+def run(cfg: ValidationConfig, progress=None) -> dict:
+    """Every engine on every set: {"config", "summary": {set: {engine: figures}}, "rows": [...]}, and the
+    lip gaps per set and engine under "gaps" (for the lag diagnosis; not written to JSON)."""
+    from .classifier import load_classifier
+    from .validation_set import load_set
+
+    classifier, results = load_classifier(), {}
+    chosen = [s for s in SETS if s.name in cfg.sets]
+    for number, voice_set in enumerate(chosen):
+        clips = load_set(voice_set)[: cfg.limit]
+        result = results.setdefault(voice_set.name, SetResult())
+        for index, clip in enumerate(clips):
+            if progress:
+                progress(voice_set.name, (number + index / len(clips)) / len(chosen))
+            rows, gaps = run_clip(cfg, clip, index, classifier)
+            result.rows += rows
+            result.phones.append(phones_of(clip))
+            for name, gap in gaps.items():
+                result.gaps.setdefault(name, []).append(gap)
+    summary = {name: {engine: summarise([r for r in res.rows if r["engine"] == engine], res.gaps[engine], res.phones)
+                      for engine in cfg.engines} for name, res in results.items()}
+    return {"config": cfg.__dict__, "summary": summary, "rows": [r for res in results.values() for r in res.rows],
+            "gaps": {name: res.gaps for name, res in results.items()}}
