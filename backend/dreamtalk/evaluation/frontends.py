@@ -31,7 +31,7 @@ def design(features: np.ndarray) -> np.ndarray:
     return np.concatenate([*stacked, np.ones((len(z), 1), z.dtype)], axis=1)
 
 
-def _data(corpus: Corpus, records: list[dict], frontend) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def dataset(corpus: Corpus, records: list[dict], frontend) -> tuple[list[np.ndarray], list[np.ndarray]]:
     xs = [design(corpus.features(r, frontend)) for r in records]
     ys = [corpus.curves(r).values[:, MOUTH_COLS] for r in records]
     return xs, ys
@@ -82,13 +82,13 @@ def compare(corpus: Corpus, names: list[str], train_limit: int = 600, test_limit
     results = {}
     for name in names:
         frontend = get_frontend(name)
-        solutions = fit_ridge(*_data(corpus, train, frontend))
-        val_x, val_y = _data(corpus, val, frontend)
+        solutions = fit_ridge(*dataset(corpus, train, frontend))
+        val_x, val_y = dataset(corpus, val, frontend)
         alpha = min(solutions, key=lambda a: score(solutions[a], val_x, val_y, val)["mouth_mae"])
         entry = {"tag": frontend.tag, "dim": frontend.dim, "alpha": alpha, "train_utterances": len(train),
-                 "test": score(solutions[alpha], *_data(corpus, test, frontend), test)}
+                 "test": score(solutions[alpha], *dataset(corpus, test, frontend), test)}
         if real:
-            entry["real"] = score(solutions[alpha], *_data(corpus, real, frontend), real)
+            entry["real"] = score(solutions[alpha], *dataset(corpus, real, frontend), real)
         results[name] = entry
     return results
 
