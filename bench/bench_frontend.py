@@ -2,8 +2,9 @@
 
 * warm features for 1 s, 5 s and 60 s of audio: the previous path (faster-whisper / CTranslate2 over 30 s
   zero-padded windows, `whisper.encode_ct2`) vs the PyTorch encoder on the same padded windows
-  (`whisper-base-ct2-1`, the shipped models' features) vs exact-length pieces (`whisper-base-2`);
-  best of `--repeats`; and how far the exact-length features are from the padded ones;
+  (`whisper-base-ct2-1`, the shipped models' features) vs exact-length pieces (`whisper-base-2`), each in
+  its own process, the processes taking turns `--repeats` times (best of 3 calls each time); and how far
+  the exact-length features are from the padded ones;
 * cold start of the front end in a fresh process: the previous one (import faster-whisper, SHA-256 of the
   145 MB weights, load the CTranslate2 model) vs this one (stamp check, memory-mapped encoder weights);
 * cold `dreamtalk generate` (a new process, shipped EmoDiff + lip refiner, 1 s and 5 s lines): the code
@@ -47,28 +48,61 @@ def speech(seconds: float) -> np.ndarray:
     return np.concatenate(parts)[: int(seconds * 16000)].astype(np.float32)
 
 
-def best(fn, repeats: int, *args, **kwargs) -> tuple[float, object]:
-    times, out = [], None
+def interleaved(calls: list, repeats: int) -> list[tuple[float, object]]:
+    """(best wall time, last output) of each `(fn, args, kwargs)`, the calls taking turns in every repeat so
+    that other load on the machine hits all of them alike. A pause before each call lets the previous
+    library's OpenMP threads stop spinning (CTranslate2's would otherwise hold the cores for ~0.2 s)."""
+    times, outs = [[] for _ in calls], [None] * len(calls)
     for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn(*args, **kwargs)
-        times.append(time.perf_counter() - start)
-    return min(times), out
+        for k, (fn, args, kwargs) in enumerate(calls):
+            time.sleep(0.5)
+            start = time.perf_counter()
+            outs[k] = fn(*args, **kwargs)
+            times[k].append(time.perf_counter() - start)
+    return [(min(t), out) for t, out in zip(times, outs)]
 
 
-def warm_rows(repeats: int) -> list[str]:
+WARM = """
+import sys, time, numpy as np, torch
+sys.path.insert(0, {bench!r})
+from bench_frontend import speech
+from dreamtalk.features import whisper
+torch.set_num_threads({threads})
+encode = whisper.encode_ct2 if {variant!r} == "ct2" else lambda audio: whisper.encode(audio, {variant!r})
+encode(speech(1.0))
+for seconds in (1.0, 5.0, 60.0):
+    audio = speech(seconds)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter(); encode(audio); times.append(time.perf_counter() - start)
+    print(min(times))
+"""
+VARIANTS = ("ct2", "base-ct2-1", "base-2")  # CTranslate2 padded; PyTorch padded; PyTorch exact length
+
+
+def warm_times(repeats: int, threads: int) -> np.ndarray:
+    """`(variants, 3)` best times for 1, 5, 60 s: each variant in its own process (the two libraries' thread
+    pools never share one), the processes taking turns `repeats` times, 3 calls each."""
+    env = dict(os.environ, DREAMTALK_WHISPER_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    found = [[] for _ in VARIANTS]
+    for _ in range(repeats):
+        for k, variant in enumerate(VARIANTS):
+            code = WARM.format(bench=str(Path(__file__).resolve().parent), threads=threads, variant=variant)
+            run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+            found[k].append([float(x) for x in run.stdout.split()])
+    return np.array([np.min(f, axis=0) for f in found])
+
+
+def warm_rows(repeats: int, threads: int) -> list[str]:
     from dreamtalk.features import whisper
 
-    whisper.encode(speech(1.0))  # load both encoders before timing
-    whisper.encode_ct2(speech(1.0))
-    rows = []
-    for seconds in (1.0, 5.0, 60.0):
+    times, rows = warm_times(repeats, threads), []
+    for column, seconds in enumerate((1.0, 5.0, 60.0)):
         audio = speech(seconds)
-        t_ct2, ct2 = best(whisper.encode_ct2, repeats, audio)
-        t_pad, _ = best(whisper.encode, repeats, audio, whisper.VERSION_PADDED)
-        t_exact, exact = best(whisper.encode, repeats, audio, whisper.VERSION_EXACT)
+        ct2, exact = whisper.encode_ct2(audio), whisper.encode(audio, whisper.VERSION_EXACT)
         rel = np.sqrt(((exact - ct2) ** 2).mean() / (ct2**2).mean())
         cos = (exact * ct2).sum(1) / np.linalg.norm(exact, axis=1) / np.linalg.norm(ct2, axis=1)
+        t_ct2, t_pad, t_exact = times[:, column]
         rows.append(f"| {seconds:.0f} s | {t_ct2:.3f} s | {t_pad:.3f} s | {t_exact:.3f} s | {t_ct2 / t_exact:.1f}x | "
                     f"{rel:.3f} | {cos.mean():.3f} / {cos.min():.3f} |")
     return rows
@@ -98,10 +132,14 @@ t3 = time.perf_counter(); print(t1 - t0, t2 - t1, t3 - t2)
 """
 
 
-def cold(code: str, repeats: int, env: dict | None = None) -> np.ndarray:
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-            for _ in range(repeats)]
-    return np.min([[float(x) for x in r.stdout.split()] for r in runs], axis=0)
+def cold(codes: list[str], repeats: int, env: dict | None = None) -> list[np.ndarray]:
+    """Per code: the smallest of each printed figure over `repeats` fresh processes (codes take turns)."""
+    found = [[] for _ in codes]
+    for _ in range(repeats):
+        for k, code in enumerate(codes):
+            run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+            found[k].append([float(x) for x in run.stdout.split()])
+    return [np.min(f, axis=0) for f in found]
 
 
 def relabelled(folder: Path) -> dict:
@@ -137,11 +175,10 @@ def cli_rows(base: str, repeats: int, threads: int) -> list[str]:
         for seconds in (1.0, 5.0):
             wav = tmp / f"line{seconds:.0f}.wav"
             soundfile.write(wav, speech(seconds), 16000)
-            cells = []
-            for _, variant_env in variants:
-                command = [sys.executable, "-m", "dreamtalk.cli", "generate", str(wav), "-o", str(tmp / "out.json")]
-                cells.append(best(subprocess.run, repeats, command, env=variant_env, check=True, capture_output=True)[0])
-            rows.append(f"| {seconds:.0f} s | " + " | ".join(f"{c:.2f} s" for c in cells) + " |")
+            command = [sys.executable, "-m", "dreamtalk.cli", "generate", str(wav), "-o", str(tmp / "out.json")]
+            cells = interleaved([(subprocess.run, (command,), {"env": variant_env, "check": True, "capture_output": True})
+                                 for _, variant_env in variants], repeats)
+            rows.append(f"| {seconds:.0f} s | " + " | ".join(f"{c:.2f} s" for c, _ in cells) + " |")
     return ["| line | " + " | ".join(name for name, _ in variants) + " |", "|---|---|---|---|", *rows]
 
 
@@ -157,14 +194,15 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     os.environ["DREAMTALK_WHISPER_THREADS"] = str(args.threads)
     print(f"# Whisper front end: {platform.processor() or platform.machine()}, {args.threads} threads, "
-          f"torch {torch.__version__}, {os.cpu_count()} visible CPUs; best of {args.repeats}")
+          f"torch {torch.__version__}, {os.cpu_count()} visible CPUs; best of {args.repeats}, variants taking turns; "
+          f"load average at start {os.getloadavg()[0]:.1f}")
     print("\n| audio | before: CTranslate2, 30 s padded | PyTorch, 30 s padded (whisper-base-ct2-1) | "
           "PyTorch, exact length (whisper-base-2) | speed-up | exact vs padded: rms difference / rms | "
           "cosine per state: mean / min |")
     print("|---|---|---|---|---|---|---|")
-    print("\n".join(warm_rows(args.repeats)))
+    print("\n".join(warm_rows(args.repeats, args.threads)))
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    old, new = cold(COLD_OLD, args.repeats, env), cold(COLD_NEW, args.repeats, env)
+    old, new = cold([COLD_OLD, COLD_NEW], args.repeats, env)
     print("\n| cold start of the front end (fresh process) | import | weights check | model load | total |")
     print("|---|---|---|---|---|")
     print(f"| before: faster-whisper + SHA-256 + CTranslate2 model | {old[0]:.2f} s | {old[1]:.2f} s | {old[2]:.2f} s | "
