@@ -122,18 +122,37 @@ def _fidelity(rows: list[dict], take: Curves, iod: float) -> dict:
     }
 
 
-def _stability(renderer: GeometricRenderer, take: Curves, iod: float) -> dict:
-    """Frame-to-frame motion of re-detected landmarks outside the eyes and brows (which the take moves)."""
+def _steady_landmarks() -> np.ndarray:
+    """Landmarks outside the eyes and brows (which a still take still moves)."""
     from dreamtalk.rig import landmarks as lm
 
     moving = set(lm.LEFT_EYE_UPPER + lm.LEFT_EYE_LOWER + lm.RIGHT_EYE_UPPER + lm.RIGHT_EYE_LOWER + lm.LEFT_BROW + lm.RIGHT_BROW)
-    keep = np.array([i for i in range(468) if i not in moving])
+    return np.array([i for i in range(468) if i not in moving])
+
+
+def _steps(found: list[np.ndarray], iod: float) -> np.ndarray:
+    return np.linalg.norm(np.diff(np.stack(found), axis=0), axis=2).mean(1) / iod
+
+
+def _stability(renderer: GeometricRenderer, take: Curves, iod: float) -> dict:
+    """Frame-to-frame motion of re-detected steady landmarks on a still take, beside the detector's own
+    noise: the same portrait re-detected under +-1 grey level of noise (invisible), 25 times."""
+    keep = _steady_landmarks()
     found = []
     for index in range(take.num_frames):
         geometry = renderer.geometry(take.values[index], take.head_pose[index])
         found.append(metrics.redetect(renderer.render_geometry(geometry), geometry.landmarks)[keep, :2])
-    steps = np.linalg.norm(np.diff(np.stack(found), axis=0), axis=2).mean(1) / iod
-    return {"still_motion_mean_iod": float(steps.mean()), "still_motion_max_iod": float(steps.max())}
+    steps = _steps(found, iod)
+    blink = take.values[:, [INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"]]].max(1)
+    open_eyes = (blink[1:] < 0.1) & (blink[:-1] < 0.1)
+    image = renderer.portrait.image
+    rng = np.random.default_rng(0)
+    noisy = [np.clip(image.astype(int) + rng.integers(-1, 2, image.shape), 0, 255).astype(np.uint8) for _ in range(25)]
+    floor = _steps([metrics.redetect(n, renderer.portrait.landmarks)[keep, :2] for n in noisy], iod)
+    return {"still_motion_mean_iod": float(steps.mean()), "still_motion_p95_iod": float(np.percentile(steps, 95)),
+            "still_motion_max_iod": float(steps.max()), "still_motion_max_open_eyes_iod": float(steps[open_eyes].max()),
+            "detector_noise_mean_iod": float(floor.mean()),
+            "detector_noise_max_iod": float(floor.max())}
 
 
 def speed(image: np.ndarray, take: Curves, audio: np.ndarray, rate: int) -> dict:

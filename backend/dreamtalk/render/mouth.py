@@ -167,8 +167,6 @@ class MouthLayer:
         lo, hi = fixed.min(1), fixed.max(1)
         visible = (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] < canvas.shape[1] * 16) & (lo[:, 1] < canvas.shape[0] * 16)
         visible &= facing > 0
-        if self.source_open:
-            visible &= self.parts.part != rig_head.UPPER_TEETH  # the portrait's own teeth stand for them
         for index in self._draw_order(tris, visible, geometry.weights):
             colour = self.palette[int(self.parts.material[index])] * ((0.8 + 0.2 * facing[index]) * dim[index])
             cv2.fillConvexPoly(canvas, fixed[index], colour.tolist(), lineType=cv2.LINE_8, shift=4)
