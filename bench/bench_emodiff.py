@@ -15,9 +15,9 @@ import time
 
 import torch
 
+from dreamtalk.engines.emodiff import checkpoint_path
 from dreamtalk.models.emodiff.config import DenoiserConfig, DiffusionConfig, SamplerConfig
 from dreamtalk.models.emodiff.denoiser import Denoiser
-from dreamtalk.models.emodiff.engine import checkpoint_path
 from dreamtalk.models.emodiff.features import DEFAULT_FRONT_END, front_end
 from dreamtalk.models.emodiff.generate import generate
 from dreamtalk.models.emodiff.model import EmoDiff, load

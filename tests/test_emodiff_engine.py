@@ -10,7 +10,7 @@ from dreamtalk.core.errors import InputError
 from dreamtalk.core.request import EmotionKey, GenerateRequest
 from dreamtalk.engines import Progress, generate
 from dreamtalk.models.emodiff import model as checkpoint
-from dreamtalk.models.emodiff.engine import ENV_VAR
+from dreamtalk.engines.emodiff import ENV_VAR
 from dreamtalk.models.emodiff.features import front_end
 from dreamtalk.evaluation.synthetic import buzz_utterance
 from emodiff_fixtures import tiny_model
@@ -93,7 +93,7 @@ def test_cli_smoke_corpus_then_train(tmp_path, capsys):
 
 
 def test_features_are_reused_for_the_same_audio(monkeypatch):
-    from dreamtalk.models.emodiff import engine
+    from dreamtalk.engines import emodiff as engine
 
     calls = []
     fe = front_end("logmel-1")

@@ -13,12 +13,12 @@ from dreamtalk.engines import generate
 from dreamtalk.evaluation.lipsync import lip_gap
 from dreamtalk.evaluation.synthetic import buzz_utterance
 from dreamtalk.models.emodiff import model as emodiff_checkpoint
-from dreamtalk.models.emodiff.engine import ENV_VAR as EMODIFF_ENV
+from dreamtalk.engines.emodiff import ENV_VAR as EMODIFF_ENV
 from dreamtalk.models.emodiff.features import front_end
 from dreamtalk.models.lip import model as lip_checkpoint
 from dreamtalk.models.lip.config import LipRefinerConfig, LipTrainConfig
 from dreamtalk.models.lip.data import LipWindowSampler, perturb
-from dreamtalk.models.lip.engine import ENV_VAR as LIP_ENV
+from dreamtalk.engines.installed import ENV_VAR as LIP_ENV
 from dreamtalk.models.lip.model import MOUTH_INDEX, LipModel
 from dreamtalk.models.lip.network import LipRefiner
 from dreamtalk.models.lip.refine import refine

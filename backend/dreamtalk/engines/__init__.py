@@ -44,7 +44,7 @@ class Progress:
 
 _ENGINES: dict[str, str] = {
     "procedural": "dreamtalk.procedural.engine:run",
-    "emodiff": "dreamtalk.models.emodiff.engine:run",
+    "emodiff": "dreamtalk.engines.emodiff:run",
 }
 
 

@@ -10,11 +10,11 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from ...core.errors import InputError
-from .model import LipModel, load
+from ..core.errors import InputError
+from ..models.lip.model import LipModel, load
 
 ENV_VAR = "DREAMTALK_LIP_CHECKPOINT"
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "lip.pt"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "models" / "lip" / "weights" / "lip.pt"
 
 
 @lru_cache(maxsize=2)

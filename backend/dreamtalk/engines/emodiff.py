@@ -15,19 +15,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ...core.audio import prepare_audio
-from ...core.curves import Curves
-from ...core.errors import InputError
-from ...core.request import GenerateRequest
-from .conditions import StyleKey, fit_style, mix_styles, window_styles
-from .config import SamplerConfig
-from .data import PRESET_FOLDER
-from .features import SAMPLE_RATE, front_end
-from .generate import ease_into_locked, generate, neutral_style, preset_style
-from .model import EmoDiff, load
+from ..core.audio import prepare_audio
+from ..core.curves import Curves
+from ..core.errors import InputError
+from ..core.request import GenerateRequest
+from ..models.emodiff.conditions import StyleKey, fit_style, mix_styles, window_styles
+from ..models.emodiff.config import SamplerConfig
+from ..models.emodiff.data import PRESET_FOLDER
+from ..models.emodiff.features import SAMPLE_RATE, front_end
+from ..models.emodiff.generate import ease_into_locked, generate, neutral_style, preset_style
+from ..models.emodiff.model import EmoDiff, load
 
 ENV_VAR = "DREAMTALK_EMODIFF_CHECKPOINT"
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "emodiff.pt"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "models" / "emodiff" / "weights" / "emodiff.pt"
 
 
 def checkpoint_path() -> Path:
@@ -61,7 +61,7 @@ def named_style(model: EmoDiff, name: str) -> np.ndarray:
     path = PRESET_FOLDER / f"{name}.json"
     if name in model.presets or not path.is_file():
         return preset_style(model, name)
-    from ...corpus.presets import read_preset
+    from ..corpus.presets import read_preset
 
     return fit_style(model.normalize(curves_to_x(read_preset(path).curves, model.cfg.fps)), model.cfg.style_frames)
 
@@ -104,9 +104,9 @@ def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey],
                  mask=None) -> np.ndarray:
     """The lip refiner over every take (when `request.refine` and a refiner is installed); locked frames
     stay as given and the refined mouth is eased onto them like EmoDiff's output."""
-    from ..lip.engine import installed_refiner
-    from ..lip.model import MOUTH_INDEX
-    from ..lip.refine import refine, window_centres
+    from ..models.lip.model import MOUTH_INDEX
+    from ..models.lip.refine import refine, window_centres
+    from .installed import installed_refiner
 
     lip = installed_refiner() if request.refine else None
     if lip is None:
