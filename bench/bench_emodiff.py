@@ -15,13 +15,13 @@ import time
 
 import torch
 
+from dreamtalk.corpus.synthetic import buzz_utterance
 from dreamtalk.engines.emodiff import checkpoint_path
 from dreamtalk.models.emodiff.config import DenoiserConfig, DiffusionConfig, SamplerConfig
 from dreamtalk.models.emodiff.denoiser import Denoiser
 from dreamtalk.models.emodiff.features import DEFAULT_FRONT_END, front_end
 from dreamtalk.models.emodiff.generate import generate
 from dreamtalk.models.emodiff.model import EmoDiff, load
-from dreamtalk.models.emodiff.smoke import buzz_utterance
 
 
 def model_for(checkpoint: str | None) -> EmoDiff:

@@ -18,6 +18,7 @@ import time
 import numpy as np
 import torch
 
+from dreamtalk.corpus.synthetic import buzz_utterance
 from dreamtalk.engines.emodiff import checkpoint_path
 from dreamtalk.engines.installed import installed_refiner
 from dreamtalk.models.emodiff.conditions import StyleKey
@@ -26,7 +27,6 @@ from dreamtalk.models.emodiff.denoiser import Denoiser
 from dreamtalk.models.emodiff.features import front_end
 from dreamtalk.models.emodiff.generate import generate, neutral_style
 from dreamtalk.models.emodiff.model import EmoDiff, load
-from dreamtalk.models.emodiff.smoke import buzz_utterance
 from dreamtalk.models.lip.config import LipRefinerConfig
 from dreamtalk.models.lip.model import LipModel
 from dreamtalk.models.lip.network import LipRefiner

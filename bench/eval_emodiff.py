@@ -17,9 +17,9 @@ import torch
 from dreamtalk.core.curves import Curves
 from dreamtalk.corpus.store import Corpus, phones_of
 from dreamtalk.engines.emodiff import curves_to_x, emotion_style
+from dreamtalk.evaluation import emodiff_metrics as metrics
 from dreamtalk.evaluation.harness import contrast
 from dreamtalk.evaluation.lipsync import best_lag, closure_rate, lip_gap, open_vs_bilabial_auc
-from dreamtalk.models.emodiff import metrics
 from dreamtalk.models.emodiff.conditions import StyleKey
 from dreamtalk.models.emodiff.config import SamplerConfig
 from dreamtalk.models.emodiff.features import front_end

@@ -12,7 +12,7 @@ from dreamtalk.engines import Progress, generate
 from dreamtalk.models.emodiff import model as checkpoint
 from dreamtalk.engines.emodiff import ENV_VAR
 from dreamtalk.models.emodiff.features import front_end
-from dreamtalk.evaluation.synthetic import buzz_utterance
+from dreamtalk.corpus.synthetic import buzz_utterance
 from emodiff_fixtures import tiny_model
 
 

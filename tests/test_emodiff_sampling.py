@@ -214,7 +214,7 @@ def test_style_controls():
 
 def test_sequence_metrics_detect_seams_blinks_and_diversity():
     from dreamtalk.core.arkit import INDEX
-    from dreamtalk.models.emodiff import metrics
+    from dreamtalk.evaluation import emodiff_metrics as metrics
 
     rng = np.random.default_rng(0)
     smooth = np.cumsum(rng.normal(0, 0.01, (600, 55)), axis=0)

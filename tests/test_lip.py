@@ -11,7 +11,7 @@ from dreamtalk.core.errors import InputError
 from dreamtalk.core.request import GenerateRequest
 from dreamtalk.engines import generate
 from dreamtalk.evaluation.lipsync import lip_gap
-from dreamtalk.evaluation.synthetic import buzz_utterance
+from dreamtalk.corpus.synthetic import buzz_utterance
 from dreamtalk.models.emodiff import model as emodiff_checkpoint
 from dreamtalk.engines.emodiff import ENV_VAR as EMODIFF_ENV
 from dreamtalk.models.emodiff.features import front_end
@@ -23,7 +23,7 @@ from dreamtalk.models.lip.model import MOUTH_INDEX, LipModel
 from dreamtalk.models.lip.network import LipRefiner
 from dreamtalk.models.lip.refine import refine
 from dreamtalk.models.lip.train import lip_loss, new_model, torch_lip_gap, train
-from dreamtalk.models.lip.windows import blend, blend_weights, cut, window_starts
+from dreamtalk.models.windows import blend, blend_weights, cut, window_starts
 from emodiff_fixtures import tiny_clips, tiny_model
 
 M = len(MOUTH)

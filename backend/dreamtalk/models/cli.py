@@ -131,7 +131,7 @@ def cmd_train_lip(args: argparse.Namespace) -> int:
 
 
 def cmd_smoke_corpus(args: argparse.Namespace) -> int:
-    from .emodiff.smoke import write_smoke_corpus
+    from ..corpus.smoke import write_smoke_corpus
 
     paths = write_smoke_corpus(args.out, args.clips, args.words, args.seed)
     print(f"wrote {len(paths)} smoke clips to {args.out}")

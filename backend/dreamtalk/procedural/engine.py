@@ -14,7 +14,8 @@ import numpy as np
 from ..core.audio import prepare_audio
 from ..core.curves import Curves
 from ..core.request import EmotionKey, GenerateRequest
-from . import coarticulation, emotion, eyes, head, prosody
+from ..features import prosody
+from . import coarticulation, emotion, eyes, head
 from .config import ProceduralConfig
 from .noise import smooth
 

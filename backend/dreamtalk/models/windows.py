@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..emodiff.long import window_starts  # the same covering as EmoDiff's windows
+from .emodiff.long import window_starts  # the same covering as EmoDiff's windows
 
 __all__ = ["blend", "blend_weights", "cut", "pad_to", "window_starts"]
 
