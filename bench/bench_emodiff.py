@@ -16,21 +16,21 @@ import time
 import torch
 
 from dreamtalk.corpus.synthetic import buzz_utterance
-from dreamtalk.engines.emodiff import checkpoint_path
+from dreamtalk.engines.installed import emodiff_checkpoint
 from dreamtalk.models.emodiff.config import DenoiserConfig, DiffusionConfig, SamplerConfig
 from dreamtalk.models.emodiff.denoiser import Denoiser
 from dreamtalk.models.emodiff.features import DEFAULT_FRONT_END, front_end
 from dreamtalk.models.emodiff.generate import generate
-from dreamtalk.models.emodiff.model import EmoDiff, load
+from dreamtalk.models.emodiff.model import EmoDiff
 
 
 def model_for(checkpoint: str | None) -> EmoDiff:
     import numpy as np
 
     if checkpoint:
-        return load(checkpoint)
-    if checkpoint_path().is_file():  # the shipped (or $DREAMTALK_EMODIFF_CHECKPOINT) model
-        return load(checkpoint_path())
+        return EmoDiff.load(checkpoint)
+    if emodiff_checkpoint().is_file():  # the shipped (or $DREAMTALK_EMODIFF_CHECKPOINT) model
+        return EmoDiff.load(emodiff_checkpoint())
     cfg = DenoiserConfig(audio_dim=front_end(DEFAULT_FRONT_END).dim)
     return EmoDiff(Denoiser(cfg).eval(), DiffusionConfig(), np.zeros(55, np.float32), np.ones(55, np.float32))
 

@@ -3,9 +3,10 @@
 import numpy as np
 
 from dreamtalk.models.emodiff.config import DenoiserConfig, DiffusionConfig
-from dreamtalk.models.emodiff.data import Clip, emotion_presets, statistics
+from dreamtalk.models.emodiff.data import Clip, emotion_presets
 from dreamtalk.models.emodiff.denoiser import Denoiser
-from dreamtalk.models.emodiff.model import STD_FLOOR, EmoDiff
+from dreamtalk.models.emodiff.model import EmoDiff
+from dreamtalk.models.pose import statistics
 
 EMOS = ("neutral", "happy", "sad")
 
@@ -37,7 +38,7 @@ def tiny_model(seed: int = 0, prediction: str = "x0", **kw) -> EmoDiff:
     torch.manual_seed(seed)
     clips = tiny_clips()
     cfg = tiny_config(**kw)
-    mean, std = statistics(clips, STD_FLOOR)
+    mean, std = statistics([c.x for c in clips])
     model = EmoDiff(Denoiser(cfg), DiffusionConfig(train_steps=100, prediction=prediction), mean, std,
                     "logmel-1", emotion_presets(clips, cfg.style_frames))
     model.denoiser.eval()

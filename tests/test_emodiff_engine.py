@@ -9,8 +9,8 @@ from dreamtalk.core.curves import Curves
 from dreamtalk.core.errors import InputError
 from dreamtalk.core.request import EmotionKey, GenerateRequest
 from dreamtalk.engines import Progress, generate
-from dreamtalk.models.emodiff import model as checkpoint
-from dreamtalk.engines.emodiff import ENV_VAR
+from dreamtalk.models.emodiff.model import EmoDiff
+from dreamtalk.engines.installed import EMODIFF_ENV as ENV_VAR
 from dreamtalk.models.emodiff.features import front_end
 from dreamtalk.corpus.synthetic import buzz_utterance
 from emodiff_fixtures import tiny_model
@@ -20,7 +20,7 @@ from emodiff_fixtures import tiny_model
 def installed(tmp_path, monkeypatch):
     model = tiny_model(audio_dim=front_end("logmel-1").dim)
     path = tmp_path / "emodiff.pt"
-    checkpoint.save(model, path)
+    model.save(path)
     monkeypatch.setenv(ENV_VAR, str(path))
     monkeypatch.setenv("DREAMTALK_LIP_CHECKPOINT", "off")  # EmoDiff alone (tests/test_lip.py covers refinement)
     return model
@@ -84,7 +84,7 @@ def test_cli_smoke_corpus_then_train(tmp_path, capsys):
     args = ["train", "emodiff", "--corpus", str(corpus), "--out", str(out), "--steps", "3", "--width", "32",
             "--layers", "1"]
     assert main(args) == 0
-    assert checkpoint.load(out).cfg.width == 32
+    assert EmoDiff.load(out).cfg.width == 32
     small = tmp_path / "ship.pt"
     assert main(["train", "emodiff-export", str(out), str(small)]) == 0
     assert "optimizer" not in torch.load(small, weights_only=True) and small.stat().st_size < out.stat().st_size
@@ -93,7 +93,7 @@ def test_cli_smoke_corpus_then_train(tmp_path, capsys):
 
 
 def test_features_are_reused_for_the_same_audio(monkeypatch):
-    from dreamtalk.engines import emodiff as engine
+    from dreamtalk.engines import feature_cache as engine
 
     calls = []
     fe = front_end("logmel-1")

@@ -11,7 +11,7 @@ import torch.multiprocessing as mp
 
 from dreamtalk.core.arkit import ARKIT_NAMES
 from dreamtalk.core.errors import InputError
-from dreamtalk.models.emodiff import model as checkpoint
+from dreamtalk.models.emodiff.model import EmoDiff
 from dreamtalk.models.emodiff.config import FORMAT_VERSION, DiffusionConfig, TrainConfig
 from dreamtalk.models.emodiff.data import WindowSampler
 from dreamtalk.models.emodiff.denoiser import Conditions
@@ -53,7 +53,7 @@ def test_checkpoint_round_trip_and_resume(tmp_path):
     payload = torch.load(out, map_location="cpu", weights_only=True)
     assert payload["format_version"] == FORMAT_VERSION and tuple(payload["arkit_names"]) == ARKIT_NAMES
     assert payload["audio_front_end"] == "logmel-1" and payload["step"] == 4
-    loaded = checkpoint.load(out)
+    loaded = EmoDiff.load(out)
     assert loaded.cfg == model.cfg and loaded.diffusion == model.diffusion
     assert np.array_equal(loaded.mean, model.mean) and np.array_equal(loaded.std, model.std)
     assert {"neutral", "happy", "sad", "angry"} <= set(loaded.presets)  # corpus + repository presets
@@ -72,15 +72,15 @@ def test_checkpoint_round_trip_and_resume(tmp_path):
 
 def test_bad_checkpoints_are_clear_errors(tmp_path):
     with pytest.raises(InputError, match="not found"):
-        checkpoint.load(tmp_path / "missing.pt")
+        EmoDiff.load(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="not a readable"):
-        checkpoint.load(tmp_path / "junk.pt")
+        EmoDiff.load(tmp_path / "junk.pt")
     payload = tiny_model().to_dict()
     payload["format_version"] = 999
     torch.save(payload, tmp_path / "future.pt")
     with pytest.raises(InputError, match="format 999"):
-        checkpoint.load(tmp_path / "future.pt")
+        EmoDiff.load(tmp_path / "future.pt")
 
 
 def _ddp_worker(rank: int, world: int, port: int, folder: str) -> None:

@@ -1,4 +1,8 @@
-"""Engine registry: name -> callable turning a `GenerateRequest` into one `Curves` per take.
+"""Engines: the pipelines that turn a `GenerateRequest` into one `Curves` per take, and their registry.
+
+Each pipeline is a module here (`procedural`: alignment + the rule engine; `emodiff`: EmoDiff + lip
+refinement, with `styles`, `feature_cache` and `installed` checkpoints); the networks, samplers and
+training they use live in `dreamtalk.models`, the rule engine in `dreamtalk.procedural`.
 
 Engines are registered lazily (module path + function name) so that listing engines never imports
 torch. An engine function has the signature
@@ -43,7 +47,7 @@ class Progress:
 
 
 _ENGINES: dict[str, str] = {
-    "procedural": "dreamtalk.procedural.engine:run",
+    "procedural": "dreamtalk.engines.procedural:run",
     "emodiff": "dreamtalk.engines.emodiff:run",
 }
 

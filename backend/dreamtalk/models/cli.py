@@ -105,9 +105,9 @@ def cmd_train_lip(args: argparse.Namespace) -> int:
     _check_out_folder(args.out)
     emodiff = None
     if args.emodiff:
-        from .emodiff.model import load
+        from .emodiff.model import EmoDiff
 
-        emodiff = load(args.emodiff)
+        emodiff = EmoDiff.load(args.emodiff)
         args.frontend = emodiff.front_end
     clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit)
     bar = ProgressBar()
@@ -141,10 +141,10 @@ def cmd_smoke_corpus(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """`train emodiff-export` / `train lip-export`: the checkpoint without its training state."""
     if args.model == "lip-export":
-        from .lip.model import export
+        from .lip.model import LipModel as model_class
     else:
-        from .emodiff.model import export
+        from .emodiff.model import EmoDiff as model_class
 
-    path = export(args.checkpoint, args.out)
+    path = model_class.export(args.checkpoint, args.out)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-from ...core.arkit import NUM_BLENDSHAPES
+from ..pose import POSE_DIM
 
-POSE_DIM = NUM_BLENDSHAPES + 3  # x = 52 ARKit values + head yaw/pitch/roll
 FORMAT_VERSION = 1  # checkpoint format; bump on any incompatible change
 
 

@@ -83,12 +83,6 @@ def load_corpus(
     return [load_clip(p, fe_name, fps) for p in paths]
 
 
-def statistics(clips: Sequence[Clip], floor: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and std (floored) over every frame."""
-    stacked = np.concatenate([c.x for c in clips])
-    return stacked.mean(0).astype(np.float32), np.maximum(stacked.std(0), floor).astype(np.float32)
-
-
 def emotion_presets(clips: Sequence[Clip], frames: int) -> dict[str, np.ndarray]:
     """Per emotion, a raw `(frames, P)` style: the centre of that emotion's longest clip."""
     best: dict[str, Clip] = {}

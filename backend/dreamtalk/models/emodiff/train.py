@@ -17,11 +17,12 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from ..pose import statistics
 from .config import DenoiserConfig, DiffusionConfig, TrainConfig, config_to_dict
-from .data import Clip, WindowSampler, builtin_presets, emotion_presets, statistics
+from .data import Clip, WindowSampler, builtin_presets, emotion_presets
 from .denoiser import Conditions, Denoiser
 from .features import DEFAULT_FRONT_END
-from .model import STD_FLOOR, EmoDiff, load_payload, save
+from .model import EmoDiff
 from .scheduler import Scheduler
 
 
@@ -82,7 +83,7 @@ def new_model(clips: list[Clip], dcfg: DenoiserConfig, diff: DiffusionConfig, fe
               use_builtin_presets: bool = True) -> EmoDiff:
     """A freshly initialised model with the corpus' statistics and emotion presets."""
     dcfg.audio_dim = int(clips[0].features.shape[1])
-    mean, std = statistics(clips, STD_FLOOR)
+    mean, std = statistics([c.x for c in clips])
     presets = emotion_presets(clips, dcfg.style_frames)  # from the corpus, overridden by the repo's presets
     presets.update(builtin_presets(dcfg.style_frames) if use_builtin_presets else {})
     return EmoDiff(Denoiser(dcfg), diff, mean, std, fe_name, presets)
@@ -122,7 +123,7 @@ def train(
     if ddp.world > 1 and dev.type == "cuda":
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     torch.manual_seed(tcfg.seed)  # identical initial weights on every rank
-    payload = load_payload(out) if resume and out.is_file() else None
+    payload = EmoDiff.read_payload(out) if resume and out.is_file() else None
     model = _start(payload, clips, dcfg or DenoiserConfig(), diff or DiffusionConfig(), fe_name)
     net = model.denoiser.to(dev).train()
     wrapped = DistributedDataParallel(net) if ddp.world > 1 else net
@@ -149,7 +150,7 @@ def train(
         if step % tcfg.log_every == 0:
             _log(log_path, {"step": step, "loss": float(np.mean(losses[-tcfg.log_every:]))})
         if ddp.main and (step % tcfg.save_every == 0 or step == tcfg.steps):
-            save(model, out, {"step": step, "losses": losses, "optimizer": optimizer.state_dict(),
+            model.save(out, {"step": step, "losses": losses, "optimizer": optimizer.state_dict(),
                               "train_config": config_to_dict(tcfg)})
     if ddp.world > 1:
         dist.barrier()  # no rank leaves (and tears down gloo) before rank 0 has written the checkpoint

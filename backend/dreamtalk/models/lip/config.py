@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...core.arkit import MOUTH, NUM_BLENDSHAPES
+from ...core.arkit import MOUTH
+from ..pose import POSE_DIM
 
 FORMAT_VERSION = 1  # lip checkpoint format; bump on any incompatible change
-POSE_DIM = NUM_BLENDSHAPES + 3  # a style clip frame: 52 ARKit values + head yaw/pitch/roll
 # Mouth channels whose slow offset from neutral carries the emotion (kept by the emotion term).
 EMOTION_MOUTH = ("mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
                  "mouthPressLeft", "mouthPressRight", "mouthStretchLeft", "mouthStretchRight",

@@ -15,10 +15,11 @@ import numpy as np
 import torch
 
 from ...core.arkit import MOUTH
-from ..emodiff.data import Clip, statistics
+from ..emodiff.data import Clip
+from ..pose import statistics
 from .config import EMOTION_MOUTH, LipRefinerConfig, LipTrainConfig
 from .data import LipWindowSampler
-from .model import MOUTH_INDEX, STD_FLOOR, LipModel, load_payload, save
+from .model import MOUTH_INDEX, LipModel
 from .network import LipRefiner
 
 GAP_SCALE = 0.1  # raw lip-gap units per loss unit
@@ -51,7 +52,7 @@ def lip_loss(model: LipModel, batch: dict[str, torch.Tensor], tcfg: LipTrainConf
 
 
 def new_model(clips: Sequence[Clip], cfg: LipRefinerConfig, fe_name: str) -> LipModel:
-    mean, std = statistics(clips, STD_FLOOR)
+    mean, std = statistics([c.x for c in clips])
     cfg.audio_dim = int(clips[0].features.shape[1])
     return LipModel(LipRefiner(cfg), mean, std, fe_name)
 
@@ -69,7 +70,7 @@ def train(
     """Train (or resume from `out`) until `tcfg.steps`; checkpoints to `out`, losses to `out`.log.jsonl."""
     tcfg, out = tcfg or LipTrainConfig(), Path(out)
     torch.manual_seed(tcfg.seed)
-    payload = load_payload(out) if resume and out.is_file() else None
+    payload = LipModel.read_payload(out) if resume and out.is_file() else None
     model = LipModel.from_dict(payload) if payload else new_model(clips, cfg or LipRefinerConfig(), fe_name)
     model.net.train()
     optimizer = torch.optim.Adam(model.net.parameters(), lr=tcfg.lr)
@@ -94,7 +95,7 @@ def train(
             with open(log_path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps({"step": step, "loss": float(np.mean(losses[-tcfg.log_every:]))}) + "\n")
         if step % tcfg.save_every == 0 or step == tcfg.steps:
-            save(model, out, {"step": step, "losses": losses, "optimizer": optimizer.state_dict(),
+            model.save(out, {"step": step, "losses": losses, "optimizer": optimizer.state_dict(),
                               "train_config": asdict(tcfg)})
     model.net.eval()
     return model
