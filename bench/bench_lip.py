@@ -20,10 +20,11 @@ import torch
 
 from dreamtalk.corpus.synthetic import buzz_utterance
 from dreamtalk.engines.installed import emodiff_checkpoint, installed_refiner
+from dreamtalk.features import FALLBACK, get_frontend
+from dreamtalk.features import by_tag as front_end
 from dreamtalk.models.emodiff.conditions import StyleKey
 from dreamtalk.models.emodiff.config import DenoiserConfig, DiffusionConfig, SamplerConfig
 from dreamtalk.models.emodiff.denoiser import Denoiser
-from dreamtalk.models.emodiff.features import front_end
 from dreamtalk.models.emodiff.generate import generate, neutral_style
 from dreamtalk.models.emodiff.model import EmoDiff
 from dreamtalk.models.lip.config import LipRefinerConfig
@@ -31,7 +32,7 @@ from dreamtalk.models.lip.model import LipModel
 from dreamtalk.models.lip.network import LipRefiner
 from dreamtalk.models.lip.refine import refine
 
-FALLBACK_FRONT_END = "logmel-1"
+FALLBACK_FRONT_END = get_frontend(FALLBACK).tag  # untrained models: the fast front end
 
 
 def models() -> tuple[EmoDiff, LipModel, str]:

@@ -20,9 +20,9 @@ from dreamtalk.engines.styles import emotion_style
 from dreamtalk.evaluation import emodiff_metrics as metrics
 from dreamtalk.evaluation.harness import contrast
 from dreamtalk.evaluation.lipsync import best_lag, closure_rate, lip_gap, open_vs_bilabial_auc
+from dreamtalk.features import by_tag as front_end
 from dreamtalk.models.emodiff.conditions import StyleKey
 from dreamtalk.models.emodiff.config import SamplerConfig
-from dreamtalk.models.emodiff.features import front_end
 from dreamtalk.models.emodiff.generate import generate
 from dreamtalk.models.emodiff.long import window_starts
 from dreamtalk.models.emodiff.model import EmoDiff

@@ -9,6 +9,7 @@ from dreamtalk.models.emodiff.model import EmoDiff
 from dreamtalk.models.pose import statistics
 
 EMOS = ("neutral", "happy", "sad")
+TINY_FRONT_END = "logmel-1"  # the tag tiny models record (their features are synthetic, 6-d)
 
 
 def tiny_clips(count: int = 6, frames: int = 80, feat_dim: int = 6, seed: int = 0) -> list[Clip]:
@@ -40,6 +41,6 @@ def tiny_model(seed: int = 0, prediction: str = "x0", **kw) -> EmoDiff:
     cfg = tiny_config(**kw)
     mean, std = statistics([c.x for c in clips])
     model = EmoDiff(Denoiser(cfg), DiffusionConfig(train_steps=100, prediction=prediction), mean, std,
-                    "logmel-1", emotion_presets(clips, cfg.style_frames))
+                    TINY_FRONT_END, emotion_presets(clips, cfg.style_frames))
     model.denoiser.eval()
     return model

@@ -11,7 +11,7 @@ from dreamtalk.core.request import EmotionKey, GenerateRequest
 from dreamtalk.engines import Progress, generate
 from dreamtalk.models.emodiff.model import EmoDiff
 from dreamtalk.engines.installed import EMODIFF_ENV as ENV_VAR
-from dreamtalk.models.emodiff.features import front_end
+from dreamtalk.features import by_tag as front_end
 from dreamtalk.corpus.synthetic import buzz_utterance
 from emodiff_fixtures import tiny_model
 
@@ -97,7 +97,7 @@ def test_features_are_reused_for_the_same_audio(monkeypatch):
 
     calls = []
     fe = front_end("logmel-1")
-    monkeypatch.setattr(engine, "front_end", lambda tag: (lambda *a: calls.append(1) or fe(*a)))
+    monkeypatch.setattr(engine, "by_tag", lambda tag: (lambda *a: calls.append(1) or fe(*a)))
     monkeypatch.setattr(engine, "_FEATURES", {})
     audio, rate, _ = buzz_utterance(3, seed=4)
     first = engine.audio_features("logmel-1", audio, rate, 25.0, 30)

@@ -13,7 +13,7 @@ from dreamtalk.engines import generate
 from dreamtalk.evaluation.lipsync import lip_gap
 from dreamtalk.corpus.synthetic import buzz_utterance
 from dreamtalk.engines.installed import EMODIFF_ENV, LIP_ENV
-from dreamtalk.models.emodiff.features import front_end
+from dreamtalk.features import by_tag as front_end
 from dreamtalk.models.lip.config import LipRefinerConfig, LipTrainConfig
 from dreamtalk.models.lip.data import LipWindowSampler, perturb
 from dreamtalk.models.lip.model import MOUTH_INDEX, LipModel

@@ -15,9 +15,9 @@ from ..core.audio import prepare_audio
 from ..core.curves import Curves
 from ..core.errors import InputError
 from ..core.request import GenerateRequest
+from ..features import SAMPLE_RATE
 from ..models.emodiff.conditions import StyleKey, window_styles
 from ..models.emodiff.config import SamplerConfig
-from ..models.emodiff.features import SAMPLE_RATE
 from ..models.emodiff.generate import ease_into_locked, generate, neutral_style
 from ..models.emodiff.model import EmoDiff
 from ..models.pose import curves_to_x

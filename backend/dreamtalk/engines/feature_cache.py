@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from ..models.emodiff.features import front_end
+from ..features import by_tag
 
 FEATURE_CACHE_SIZE = 4
 _FEATURES: dict[tuple, np.ndarray] = {}  # the last few feature arrays (same audio, other emotion or seed)
@@ -26,7 +26,7 @@ def audio_features(tag: str, audio: np.ndarray, rate: int, fps: float, frames: i
         cached = _FEATURES.get(key)
     if cached is not None:
         return cached
-    feats = front_end(tag)(audio, rate, fps, frames)
+    feats = by_tag(tag)(audio, rate, fps, frames)
     with _FEATURES_LOCK:
         while len(_FEATURES) >= FEATURE_CACHE_SIZE:
             _FEATURES.pop(next(iter(_FEATURES)))

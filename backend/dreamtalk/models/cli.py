@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..features import default_tag
 from .lip.config import LipRefinerConfig, LipTrainConfig
 
 
@@ -13,7 +14,8 @@ def _add_training_run(parser, out: str, frontend_help: str) -> None:
     parser.add_argument("--corpus", required=True, help="a built corpus (docs/CORPUS.md) or a folder of .npz clips")
     parser.add_argument("--split", default="train", help="split of a built corpus to train on")
     parser.add_argument("--limit", type=int, help="use at most this many utterances (spread evenly)")
-    parser.add_argument("--frontend", default="whisper-base-ct2-1", help=f"audio front end tag (default %(default)s{frontend_help})")
+    parser.add_argument("--frontend", help=f"audio front end tag (default: the default front end's, e.g. "
+                        f"whisper-base-ct2-1{frontend_help})")
     parser.add_argument("--out", default=out, help="checkpoint path (resumed when it exists)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save-every", type=int, default=1000, help="steps between checkpoints")
@@ -84,6 +86,7 @@ def cmd_train_emodiff(args: argparse.Namespace) -> int:
     from .emodiff.train import train
 
     _check_out_folder(args.out)
+    args.frontend = args.frontend or default_tag()
     clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit)
     bar = ProgressBar()
     dcfg = DenoiserConfig(window=args.window, width=args.width, layers=args.layers)
@@ -109,6 +112,7 @@ def cmd_train_lip(args: argparse.Namespace) -> int:
 
         emodiff = EmoDiff.load(args.emodiff)
         args.frontend = emodiff.front_end
+    args.frontend = args.frontend or default_tag()
     clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit)
     bar = ProgressBar()
     try:

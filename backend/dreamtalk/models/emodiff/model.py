@@ -36,7 +36,7 @@ class EmoDiff(Checkpointed):
     diffusion: DiffusionConfig
     mean: np.ndarray  # (P,) per-channel mean of x
     std: np.ndarray  # (P,) per-channel std of x (floored)
-    front_end: str = "logmel-1"  # audio front-end tag (dreamtalk.features)
+    front_end: str  # audio front-end tag (dreamtalk.features)
     presets: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (K, P) raw style frames
 
     @property

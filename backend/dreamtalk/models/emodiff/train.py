@@ -17,11 +17,11 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from ...features import default_tag
 from ..pose import statistics
 from .config import DenoiserConfig, DiffusionConfig, TrainConfig, config_to_dict
 from .data import Clip, WindowSampler, builtin_presets, emotion_presets
 from .denoiser import Conditions, Denoiser
-from .features import DEFAULT_FRONT_END
 from .model import EmoDiff
 from .scheduler import Scheduler
 
@@ -111,13 +111,15 @@ def train(
     dcfg: DenoiserConfig | None = None,
     diff: DiffusionConfig | None = None,
     tcfg: TrainConfig | None = None,
-    fe_name: str = DEFAULT_FRONT_END,
+    fe_name: str | None = None,
     device: str = "cpu",
     resume: bool = True,
     report: Callable[[int, int, float], None] | None = None,
 ) -> EmoDiff:
-    """Train (or resume from `out`) until `tcfg.steps`; checkpoints to `out`, losses to `out`.log.jsonl."""
+    """Train (or resume from `out`) until `tcfg.steps`; checkpoints to `out`, losses to `out`.log.jsonl.
+    `fe_name` is the tag of the front end that made the clips' features (None: the default front end)."""
     tcfg, out = tcfg or TrainConfig(), Path(out)
+    fe_name = fe_name or default_tag()
     dev = torch.device(device)
     ddp = setup_distributed(dev)
     if ddp.world > 1 and dev.type == "cuda":
