@@ -1,10 +1,10 @@
 """Audio front ends: frame-aligned features at the curves' frame rate, cached per utterance."""
 
-from .frontend import (
+from .frontend import FrontEnd
+from .registry import (
     DEFAULT,
     FALLBACK,
     SAMPLE_RATE,
-    FrontEnd,
     available,
     by_tag,
     default_name,

@@ -1,8 +1,8 @@
-"""Front-end registry: a front end maps (audio, rate, fps, num_frames) -> `(T, D)` float32 features.
+"""`FrontEnd`: a named, versioned feature extractor (audio, rate, fps, num_frames) -> `(T, D)` float32.
 
 Every front end has a `name` and a `version`; both are recorded with each dataset and checkpoint (as
 the tag `name-version`) so a model is never fed features from a different front end than it was
-trained on. This module is the one place that names the default front end (`DEFAULT`, `default_tag`).
+trained on. Which front ends exist, and which is the default, is `registry.py`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-from ..core.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -38,53 +36,3 @@ class FrontEnd:
         if features.shape != (num_frames, self.dim):
             raise RuntimeError(f"{self.tag} returned {features.shape}, expected {(num_frames, self.dim)}")
         return features.astype(np.float32)
-
-
-def _logmel() -> FrontEnd:
-    from . import logmel
-
-    return FrontEnd("logmel", logmel.VERSION, logmel.DIM, logmel.features)
-
-
-def _whisper() -> FrontEnd:
-    from . import whisper
-
-    return whisper.frontend()
-
-
-_FACTORIES: dict[str, Callable[[], FrontEnd]] = {"logmel": _logmel, "whisper": _whisper}
-DEFAULT = "whisper"  # chosen by the synthesized -> real transfer comparison (docs/EVAL.md)
-FALLBACK = "logmel"  # used where the whisper extra is not installed
-SAMPLE_RATE = 16000  # Hz: the learned engines resample audio to this rate before extracting features
-
-
-def default_name() -> str:
-    """DEFAULT when its extra is installed, else FALLBACK (checkpoints record which one they used)."""
-    import importlib.util
-
-    return DEFAULT if importlib.util.find_spec("faster_whisper") is not None else FALLBACK
-
-
-def default_tag() -> str:
-    """The tag (`name-version`) of the default front end: what training uses unless told otherwise."""
-    return get_frontend(default_name()).tag
-
-
-def available() -> list[str]:
-    return list(_FACTORIES)
-
-
-def get_frontend(name: str) -> FrontEnd:
-    """The front end called `name` (raises InputError for an unknown name or a missing extra)."""
-    if name not in _FACTORIES:
-        raise InputError(f"unknown audio front end {name!r}; choose one of {', '.join(_FACTORIES)}")
-    return _FACTORIES[name]()
-
-
-def by_tag(tag: str) -> FrontEnd:
-    """The front end with this `name-version` tag (a checkpoint's record); a one-line error when this
-    build's version of that front end differs."""
-    fe = get_frontend(tag.partition("-")[0])  # name-version; versions may hold dashes (base-ct2-1)
-    if fe.tag != tag:
-        raise InputError(f"this model needs audio features {tag!r}; this build provides {fe.tag!r} (retrain)")
-    return fe
