@@ -21,6 +21,7 @@ import zmq
 from .curves import Curves
 from .errors import DreamTalkError
 from .protocol import (
+    CONTROL_PREFIX,
     Message,
     ProtocolError,
     decode,
@@ -31,7 +32,6 @@ from .protocol import (
 )
 from .request import GenerateRequest
 
-CONTROL_PREFIX = b"C"  # routing-id prefix of control sockets (cancel, heartbeat)
 _POLL_MS = 50  # how often a waiting call looks at its cancel event
 
 

@@ -32,6 +32,7 @@ PROTOCOL_VERSION = "1.0"  # major.minor; bump major for incompatible changes
 DELIMITER = b"<DTK|MSG>"  # separates the routing envelope from the message
 MAX_HEADER_BYTES = 1 << 20  # a header larger than this is refused before JSON parsing
 MAX_BUFFERS = 64  # frames per message
+CONTROL_PREFIX = b"C"  # routing-id prefix of client control sockets (cancel, heartbeat); brokers broadcast them
 
 MESSAGE_TYPES: tuple[str, ...] = (
     "hello", "generate", "progress", "result", "render", "cancel", "error", "heartbeat",

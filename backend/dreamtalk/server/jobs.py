@@ -1,4 +1,8 @@
-"""Job bookkeeping owned by the service's I/O thread: the bounded queue and per-client limits."""
+"""Job bookkeeping owned by the service's I/O thread: the bounded queue and per-client limits.
+
+Only the I/O thread changes a job's `state` and the table (worker threads report through the outbox;
+see `pool`), so no lock is needed and a job is answered exactly once.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ class Job:
     request: GenerateRequest
     deadline: float  # monotonic time after which the job is cancelled with "timeout"
     cancel_event: threading.Event = field(default_factory=threading.Event)
-    state: Literal["queued", "running", "answered"] = "queued"  # answered: final reply already sent
+    state: Literal["queued", "running", "answered"] = "queued"  # answered: final reply sent (I/O thread only)
     last_seen: float = field(default_factory=now)  # last message from the client about this job
     last_beat: float = 0.0  # when we last sent this job's client a heartbeat
 

@@ -1,8 +1,10 @@
 """Worker threads: take jobs from the bounded queue, run the engine, post replies to the I/O thread.
 
-Workers never touch the service's network socket (ZeroMQ sockets are not thread-safe): each one owns
-a PUSH socket to the I/O thread's inproc outbox and sends `[kind, job_id, message frames...]`, where
-kind is b"progress" (forward if the job is still live) or b"done" (forward, then forget the job).
+Workers never touch the service's network socket (ZeroMQ sockets are not thread-safe) nor a job's
+state (the I/O thread owns it): each one owns a PUSH socket to the I/O thread's inproc outbox and sends
+`[kind, job_id, message frames...]`, where kind is b"started" (the job is running), b"progress"
+(forward if the job is still live) or b"done" (forward unless already answered, then forget the job).
+A worker reads only the job's request and its cancel event.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class WorkerPool:
         if job.cancel_event.is_set():
             push.send_multipart([b"done", job.job_id.encode()])
             return
-        job.state = "running" if job.state == "queued" else job.state
+        push.send_multipart([b"started", job.job_id.encode()])
         log_event("job_started", job_id=job.job_id, engine=job.request.engine, seconds=round(job.request.duration, 2))
         reply = _execute(job, _Reporter(job, push))
         push.send_multipart([b"done", job.job_id.encode()] + ([] if reply is None else encode(reply)))
