@@ -24,9 +24,9 @@ from dreamtalk.features import by_tag as front_end
 from dreamtalk.models.emodiff.conditions import StyleKey
 from dreamtalk.models.emodiff.config import SamplerConfig
 from dreamtalk.models.emodiff.generate import generate
-from dreamtalk.models.emodiff.long import window_starts
 from dreamtalk.models.emodiff.model import EmoDiff
 from dreamtalk.models.pose import curves_to_x
+from dreamtalk.models.windows import window_starts
 
 RATE = 16000
 

@@ -12,11 +12,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from ..windows import window_starts
 from .conditions import StyleKey, build_conditions, fit_style, window_styles
 from .config import SamplerConfig
 from .denoiser import Conditions
 from .guidance import guided
-from .long import autoregressive_sample, stitch_sample, window_starts
+from .long import autoregressive_sample, stitch_sample
 from .model import EmoDiff
 from .sampling import Denoise, as_x0, configure
 from .scheduler import Scheduler
