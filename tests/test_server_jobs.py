@@ -46,7 +46,7 @@ def _finals(main: zmq.Socket, expected: int, quiet: float = 0.3) -> dict[str, li
         if main.poll(20):
             reply = decode(split_envelope(main.recv_multipart())[1])
             if reply.type in ("result", "error"):
-                finals.setdefault(str(reply.get("job_id")), []).append(reply.get("code") or "result")
+                finals.setdefault(str(reply.parent_id), []).append(reply.get("code") or "result")
                 last = time.monotonic()
         elif len(finals) >= expected and time.monotonic() - last > quiet:
             break

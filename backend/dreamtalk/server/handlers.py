@@ -8,10 +8,20 @@ function and a `stopping` flag (so `service` imports `handlers`, never the other
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from .. import __version__, engines
-from ..core.protocol import PROTOCOL_VERSION, Message, ProtocolError, error_message, request_from_message
-from ..core.request import EMOTIONS
+from ..core.progress import Progress
+from ..core.protocol import (
+    PROTOCOL_VERSION,
+    Message,
+    ProtocolError,
+    error_message,
+    heartbeat_message,
+    request_from_message,
+    takes_content,
+)
+from ..core.request import EMOTIONS, GenerateRequest
 from .config import ServerConfig
 from .jobs import Job, JobTable
 from .logs import log_event, now
@@ -36,7 +46,7 @@ class Handlers:
         handler = getattr(self, f"on_{message.type}", None)
         if handler is None or message.type in ("progress", "result", "error"):
             self.send(envelope, error_message(
-                "unknown_type", f"clients do not send {message.type!r} messages", message.msg_id))
+                "unknown_type", f"clients do not send {message.type!r} messages", message.identity()))
             return
         handler(envelope, message, user)
 
@@ -44,8 +54,8 @@ class Handlers:
 
     def on_hello(self, envelope: list[bytes], message: Message, user: str | None) -> None:
         config = self.config
-        self.send(envelope, Message("hello", {
-            "job_id": message.msg_id, "protocol": PROTOCOL_VERSION, "package_version": __version__,
+        self.send(envelope, message.reply("hello", {
+            "protocol": PROTOCOL_VERSION, "version": __version__,
             "engines": engines.available(), "presets": list(EMOTIONS), "renderers": list(RENDERERS),
             "device": self.device, "mode": config.mode, "workers": config.workers,
             "limits": {
@@ -65,16 +75,21 @@ class Handlers:
             except ProtocolError as error:
                 refusal = (error.code, str(error))
         if refusal is not None:
-            self.send(envelope, error_message(*refusal, job_id=message.msg_id))
+            self.send(envelope, error_message(*refusal, message.identity()))
             log_event("job_refused", job_id=message.msg_id, code=refusal[0])
             return
-        job = Job(message.msg_id, envelope, self._client(message, user), request,
-                  now() + self.config.job_timeout)
+        job = Job(message.msg_id, envelope, self._client(message, user), message.identity(),
+                  partial(generate_work, request), now() + self.config.job_timeout, request.engine,
+                  request.duration)
+        self.submit(job)
+
+    def submit(self, job: Job) -> None:
+        """Queue an accepted job and tell its client (`heartbeat {state: queued}`), or answer `busy`."""
         if not self.table.submit(job):
-            self.send(envelope, error_message("busy", "the server is busy; try again later", job.job_id))
+            self.send(job.envelope, error_message("busy", "the server is busy; try again later", job.parent))
             return
-        log_event("job_queued", job_id=job.job_id, client=job.client, engine=request.engine)
-        self.send(envelope, Message("heartbeat", {"job_id": job.job_id, "state": "queued"}))
+        log_event("job_queued", job_id=job.job_id, client=job.client, engine=job.label)
+        self.send(job.envelope, heartbeat_message(job.parent, "queued"))
 
     def on_cancel(self, envelope: list[bytes], message: Message, user: str | None) -> None:
         job = self.table.jobs.get(str(message.get("job_id")))
@@ -84,15 +99,18 @@ class Handlers:
     def on_heartbeat(self, envelope: list[bytes], message: Message, user: str | None) -> None:
         job_id = message.get("job_id")
         if job_id is None:  # a ping: answer it
-            self.send(envelope, Message("heartbeat", {"job_id": message.msg_id}))
+            self.send(envelope, heartbeat_message(message.identity()))
             return
         job = self.table.jobs.get(str(job_id))
         if job is not None:
             job.last_seen = now()
 
     def on_render(self, envelope: list[bytes], message: Message, user: str | None) -> None:
-        self.send(envelope, error_message(
-            "no_renderer", "no renderer is installed on this backend", message.msg_id))
+        """No renderer is wired yet. A renderer makes a `Job` whose work returns
+        `protocol.video_content(...)` and hands it to `submit`: queueing, progress, heartbeats,
+        cancel and timeouts are the same as for generate."""
+        self.send(envelope, error_message("no_renderer", "no renderer is installed on this backend",
+                                          message.identity()))
 
     # ------------------------------------------------------------ jobs
 
@@ -102,7 +120,7 @@ class Handlers:
         job.state = "answered"
         self.table.cancelled += 1
         if tell_client:
-            self.send(job.envelope, error_message(code, text, job.job_id))
+            self.send(job.envelope, error_message(code, text, job.parent))
         log_event("job_cancel", job_id=job.job_id, code=code, reason=text)
 
     def tick(self) -> None:
@@ -115,8 +133,7 @@ class Handlers:
                 self.cancel(job, "cancelled", "client gone (no heartbeat)", tell_client=False)
             elif moment - job.last_beat >= config.heartbeat_interval:
                 job.last_beat = moment
-                beat = Message("heartbeat", {"job_id": job.job_id, "state": job.state})
-                if not self.send(job.envelope, beat) and config.mode == "server":
+                if not self.send(job.envelope, heartbeat_message(job.parent, job.state)) and config.mode == "server":
                     self.cancel(job, "cancelled", "client gone (disconnected)", tell_client=False)
 
     def _refusal(self, message: Message, user: str | None) -> tuple[str, str] | None:
@@ -126,7 +143,7 @@ class Handlers:
             return "bad_request", "a job with this msg_id is already in flight"
         return self.table.refusal(self._client(message, user))
 
-    def _request_refusal(self, request) -> tuple[str, str] | None:
+    def _request_refusal(self, request: GenerateRequest) -> tuple[str, str] | None:
         limit = self.config.max_audio_seconds
         if request.duration > limit:
             return "too_large", f"audio is {request.duration:.1f} s; this server accepts at most {limit:g} s"
@@ -137,4 +154,9 @@ class Handlers:
     @staticmethod
     def _client(message: Message, user: str | None) -> str:
         """Per-client limits key: the CurveZMQ key when authenticated, else the client's session id."""
-        return f"key:{user}" if user else f"session:{str(message.get('session', ''))[:64]}"
+        return f"key:{user}" if user else f"session:{message.session[:64]}"
+
+
+def generate_work(request: GenerateRequest, progress: Progress) -> tuple[dict, dict]:
+    """A generate job's work (on a worker thread): the engine's takes as `result` content and buffers."""
+    return takes_content(engines.generate(request, progress))

@@ -23,7 +23,7 @@ from ..core.protocol import (
     decode,
     encode,
     error_message,
-    peek_msg_id,
+    peek_identity,
     split_envelope,
 )
 from .config import ServerConfig
@@ -204,10 +204,10 @@ class Service:
                 self.send(raw[:1], error_message(error.code, str(error)))
             return
         try:
-            message = decode(body)
+            message = decode(body, peer="the client")
         except ProtocolError as error:
             if not broadcast:
-                self.send(envelope, error_message(error.code, str(error), peek_msg_id(body)))
+                self.send(envelope, error_message(error.code, str(error), peek_identity(body)))
             return
         try:
             self.handlers.dispatch(envelope, message, user, broadcast)
@@ -215,7 +215,7 @@ class Service:
             log_event("handler_failed", 40, exc_info=True, type=message.type)
             if not broadcast:
                 text = f"server error handling {message.type}: {type(error).__name__}"
-                self.send(envelope, error_message("internal", text, message.msg_id))
+                self.send(envelope, error_message("internal", text, message.identity()))
 
     def _on_broadcast(self, frames: list[zmq.Frame]) -> None:
         self._on_request(frames, broadcast=True)
