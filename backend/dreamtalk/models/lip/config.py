@@ -49,5 +49,6 @@ class LipTrainConfig:
     max_shift: int = 1  # perturbation: largest time shift in frames
     noise: float = 0.03  # perturbation: Gaussian noise std (raw units)
     log_every: int = 50  # steps between loss log lines
-    save_every: int = 1000  # steps between checkpoints
+    save_every: int = 1000  # steps between checkpoints; the validation loss is computed there
+    val_batches: int = 8  # held-out batches averaged for the validation loss (when a validation split is given)
     seed: int = 0  # random seed
