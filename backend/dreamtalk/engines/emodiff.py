@@ -9,6 +9,8 @@ Which checkpoints run is decided in `installed` (environment variables, else the
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..core.audio import prepare_audio
@@ -39,10 +41,10 @@ def locked_frames(model: EmoDiff, request: GenerateRequest, frames: int):
 
 
 def sampler_settings(model: EmoDiff, request: GenerateRequest) -> SamplerConfig:
-    """The sampler settings for this request."""
-    defaults = SamplerConfig()
-    return SamplerConfig(steps=request.steps or defaults.steps,
-                         guidance=defaults.guidance if request.guidance is None else float(request.guidance))
+    """The checkpoint's tuned sampler settings, with the request's steps and guidance when it sets them."""
+    tuned = model.sampler
+    return replace(tuned, steps=request.steps or tuned.steps,
+                   guidance=tuned.guidance if request.guidance is None else float(request.guidance))
 
 
 def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey], feats: np.ndarray,

@@ -70,8 +70,9 @@ def generate(
     locked_mask: np.ndarray | None = None,
     callback: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """`features (T, F)` -> `(takes, T, P)` raw x. `locked (T, P)` raw frames kept where `locked_mask`."""
-    cfg = cfg or SamplerConfig()
+    """`features (T, F)` -> `(takes, T, P)` raw x. `locked (T, P)` raw frames kept where `locked_mask`.
+    `cfg` defaults to the model's tuned sampler settings (`model.sampler`)."""
+    cfg = cfg or model.sampler
     dcfg = model.cfg
     frames = len(features)
     length = max(frames, dcfg.window)

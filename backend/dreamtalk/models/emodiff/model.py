@@ -1,7 +1,9 @@
-"""`EmoDiff`: denoiser + schedule config + normalisation stats + style presets + audio front end,
-with self-describing checkpoints (nanoGPT / diffusers style: config, stats as arrays, ARKit order,
+"""`EmoDiff`: denoiser + schedule config + normalisation stats + style presets + audio front end + the
+sampler settings it was tuned with (config travels with the model, as in diffusers), with
+self-describing checkpoints (nanoGPT / diffusers style: config, stats as arrays, ARKit order,
 audio-feature type, format version; only tensors and plain data, so `weights_only=True` loads it;
-`models.checkpoint_io.Checkpointed` reads and writes them)."""
+`models.checkpoint_io.Checkpointed` reads and writes them). Checkpoints written before the sampler
+settings were stored load with `SamplerConfig()`'s defaults, which are the settings they were tuned with."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from .config import (
     FORMAT_VERSION,
     DenoiserConfig,
     DiffusionConfig,
+    SamplerConfig,
     config_from_dict,
     config_to_dict,
 )
@@ -38,6 +41,7 @@ class EmoDiff(Checkpointed):
     std: np.ndarray  # (P,) per-channel std of x (floored)
     front_end: str  # audio front-end tag (dreamtalk.features)
     presets: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (K, P) raw style frames
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)  # the tuned sampler settings (defaults)
 
     @property
     def cfg(self) -> DenoiserConfig:
@@ -61,6 +65,7 @@ class EmoDiff(Checkpointed):
             "head_pose_names": list(HEAD_POSE_NAMES),
             "audio_front_end": self.front_end,
             "presets": {k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in self.presets.items()},
+            "sampler_config": config_to_dict(self.sampler),
         }
 
     @classmethod
@@ -76,4 +81,5 @@ class EmoDiff(Checkpointed):
             std=data["std"].numpy().astype(np.float32),
             front_end=str(data["audio_front_end"]),
             presets={k: v.numpy().astype(np.float32) for k, v in data.get("presets", {}).items()},
+            sampler=config_from_dict(SamplerConfig, data.get("sampler_config", {})),  # older files: defaults
         )
