@@ -145,6 +145,22 @@ def test_a_1x_backend_is_reported_as_a_version_mismatch_not_a_timeout():
         fake.close()
 
 
+def test_the_cli_names_a_1x_backend_in_one_line(tmp_path, capsys):
+    import soundfile
+    from dreamtalk.cli import main
+
+    soundfile.write(tmp_path / "voice.wav", np.full(8000, 0.1, np.float32), 16000)
+    fake = FakeServer(lambda m: [_v1_refusal(m.msg_id)] if m.type == "generate" else [])
+    try:
+        code = main(["generate", str(tmp_path / "voice.wav"), "-o", str(tmp_path / "out.json"),
+                     "--server", fake.endpoint])
+    finally:
+        fake.close()
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and "version_mismatch" in err and "speaks protocol 1.0" in err
+    assert not (tmp_path / "out.json").exists()
+
+
 @pytest.mark.parametrize("call", ["hello", "generate"])
 def test_replies_with_a_wrong_or_missing_parent_id_are_ignored_until_the_timeout(call):
     def unparented(message: Message) -> list[Message]:

@@ -243,3 +243,18 @@ def test_real_engine_through_the_service_matches_in_process(service):
         remote = client.generate(request)
     for mine, theirs in zip(local, remote, strict=True):
         np.testing.assert_allclose(theirs.values, mine.values, atol=1e-6)
+
+
+def test_cli_generate_on_a_server_matches_the_engine_in_process(service, tmp_path):
+    import soundfile
+    from dreamtalk.cli import main
+    from dreamtalk.core.audio import load_audio
+    from dreamtalk.core.formats import read_curves
+
+    wav, out = tmp_path / "voice.wav", tmp_path / "take.json"
+    soundfile.write(wav, np.sin(np.linspace(0, 300, 12000)).astype(np.float32) * 0.3, 16000)
+    assert main(["generate", str(wav), "-o", str(out), "--server", service.endpoint, "--engine", "echo",
+                 "--seed", "4", "--intensity", "0.3"]) == 0
+    audio, rate = load_audio(str(wav), sample_rate=16000)
+    local = engines.generate(GenerateRequest(audio, rate, engine="echo", seed=4, intensity=0.3))[0]
+    np.testing.assert_allclose(read_curves(out).values, local.values, atol=1e-6)
