@@ -129,7 +129,11 @@ def test_test_connection_shows_capabilities(ext, backend):
     ext.state.HELLO.wait(30)
     ext.operators.drain_hello()
     lines = ext.state.HELLO.state.message.splitlines()
-    assert lines[0].startswith("Connected: backend") and "procedural" in lines[2]
+    import dreamtalk
+    from dreamtalk.core.protocol import PROTOCOL_VERSION
+
+    assert lines[0] == f"Connected: backend {dreamtalk.__version__}, protocol {PROTOCOL_VERSION}"  # was "backend ?"
+    assert "procedural" in lines[2]
 
 
 def test_local_backend_starts_and_stops(tmp_path):

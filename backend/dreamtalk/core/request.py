@@ -1,4 +1,5 @@
-"""`GenerateRequest`: everything a caller (CLI, server, Blender) can ask of an engine.
+"""`GenerateRequest`: everything a caller (CLI, server, Blender) can ask of an engine; `RenderRequest`:
+what a renderer gets (a portrait, curves and optionally the audio).
 
 Plain data so that the wire protocol can carry it field by field; arrays stay numpy.
 """
@@ -72,3 +73,20 @@ class GenerateRequest:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         out["emotion_keys"] = [vars(k).copy() for k in self.emotion_keys]
         return out
+
+
+@dataclass
+class RenderRequest:
+    """Portrait + curves (+ audio) in, an encoded video out. Options are the renderer's own (JSON)."""
+
+    portrait: bytes  # PNG or JPEG bytes of the face to animate
+    curves: Curves  # the animation
+    audio: np.ndarray | None = None  # (N,) float32 mono in [-1, 1], muxed into the video when given
+    sample_rate: int | None = None  # Hz of `audio`
+    options: dict = field(default_factory=dict)  # renderer options (JSON-able)
+
+    def __post_init__(self) -> None:
+        if self.audio is not None:
+            self.audio = np.ascontiguousarray(np.asarray(self.audio, np.float32).reshape(-1))
+            if not self.sample_rate or self.sample_rate <= 0:
+                raise InputError("render audio needs a positive sample rate")

@@ -77,6 +77,11 @@ def _model():
     return WhisperModel(str(model_dir()), device="cpu", compute_type="float32", cpu_threads=encoder_threads())
 
 
+def loaded_model():
+    """The faster-whisper model, loaded once; the front end and `align.transcribe` share it."""
+    return _model()
+
+
 def encoder_threads() -> int:
     """CPU threads for the encoder: $DREAMTALK_WHISPER_THREADS, else up to 4 of this machine's cores."""
     value = os.environ.get("DREAMTALK_WHISPER_THREADS", "")

@@ -1,20 +1,32 @@
 """Message handlers of the service's I/O thread: one method per protocol message type.
 
 Everything here runs on the I/O thread and must stay quick: decoding, limit checks and queueing only.
+Handlers know the service only through what they are given: its config, its job table, a `send`
+function and a `stopping` flag (so `service` imports `handlers`, never the other way round).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import partial
 
 from .. import __version__, engines
-from ..core.protocol import PROTOCOL_VERSION, Message, ProtocolError, error_message, request_from_message
-from ..core.request import EMOTIONS
-from .jobs import Job
+from ..core.progress import Progress
+from ..core.protocol import (
+    PROTOCOL_VERSION,
+    Message,
+    ProtocolError,
+    error_message,
+    heartbeat_message,
+    request_from_message,
+    takes_content,
+)
+from ..core.request import EMOTIONS, GenerateRequest
+from .config import ServerConfig
+from .jobs import Job, JobTable
 from .logs import log_event, now
 
-if TYPE_CHECKING:
-    from .service import Service
+Send = Callable[[list[bytes], Message], bool]  # (envelope, message) -> False when the client is gone
 
 RENDERERS: tuple[str, ...] = ()  # no renderer exists yet: `render` is answered with "no_renderer"
 
@@ -22,9 +34,9 @@ RENDERERS: tuple[str, ...] = ()  # no renderer exists yet: `render` is answered 
 class Handlers:
     """Dispatch decoded messages; `tick()` runs the periodic heartbeat / timeout checks."""
 
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.table = service.table
+    def __init__(self, config: ServerConfig, table: JobTable, send: Send, stopping: Callable[[], bool],
+                 device: str) -> None:
+        self.config, self.table, self.send, self.stopping, self.device = config, table, send, stopping, device
 
     def dispatch(self, envelope: list[bytes], message: Message, user: str | None, broadcast: bool) -> None:
         if broadcast:  # the broker's copy of some client's control socket traffic
@@ -33,19 +45,19 @@ class Handlers:
             return
         handler = getattr(self, f"on_{message.type}", None)
         if handler is None or message.type in ("progress", "result", "error"):
-            self.service.send(envelope, error_message(
-                "unknown_type", f"clients do not send {message.type!r} messages", message.msg_id))
+            self.send(envelope, error_message(
+                "unknown_type", f"clients do not send {message.type!r} messages", message.identity()))
             return
         handler(envelope, message, user)
 
     # ------------------------------------------------------------ message types
 
     def on_hello(self, envelope: list[bytes], message: Message, user: str | None) -> None:
-        config = self.service.config
-        self.service.send(envelope, Message("hello", {
-            "job_id": message.msg_id, "protocol": PROTOCOL_VERSION, "package_version": __version__,
+        config = self.config
+        self.send(envelope, message.reply("hello", {
+            "protocol": PROTOCOL_VERSION, "version": __version__,
             "engines": engines.available(), "presets": list(EMOTIONS), "renderers": list(RENDERERS),
-            "device": self.service.device, "mode": config.mode, "workers": config.workers,
+            "device": self.device, "mode": config.mode, "workers": config.workers,
             "limits": {
                 "max_audio_seconds": config.max_audio_seconds, "max_message_bytes": config.max_message_bytes,
                 "max_queue": config.max_queue, "max_jobs_per_client": config.max_jobs_per_client,
@@ -63,16 +75,21 @@ class Handlers:
             except ProtocolError as error:
                 refusal = (error.code, str(error))
         if refusal is not None:
-            self.service.send(envelope, error_message(*refusal, job_id=message.msg_id))
+            self.send(envelope, error_message(*refusal, message.identity()))
             log_event("job_refused", job_id=message.msg_id, code=refusal[0])
             return
-        job = Job(message.msg_id, envelope, self._client(message, user), request,
-                  now() + self.service.config.job_timeout)
+        job = Job(message.msg_id, envelope, self._client(message, user), message.identity(),
+                  partial(generate_work, request), now() + self.config.job_timeout, request.engine,
+                  request.duration)
+        self.submit(job)
+
+    def submit(self, job: Job) -> None:
+        """Queue an accepted job and tell its client (`heartbeat {state: queued}`), or answer `busy`."""
         if not self.table.submit(job):
-            self.service.send(envelope, error_message("busy", "the server is busy; try again later", job.job_id))
+            self.send(job.envelope, error_message("busy", "the server is busy; try again later", job.parent))
             return
-        log_event("job_queued", job_id=job.job_id, client=job.client, engine=request.engine)
-        self.service.send(envelope, Message("heartbeat", {"job_id": job.job_id, "state": "queued"}))
+        log_event("job_queued", job_id=job.job_id, client=job.client, engine=job.label)
+        self.send(job.envelope, heartbeat_message(job.parent, "queued"))
 
     def on_cancel(self, envelope: list[bytes], message: Message, user: str | None) -> None:
         job = self.table.jobs.get(str(message.get("job_id")))
@@ -82,15 +99,18 @@ class Handlers:
     def on_heartbeat(self, envelope: list[bytes], message: Message, user: str | None) -> None:
         job_id = message.get("job_id")
         if job_id is None:  # a ping: answer it
-            self.service.send(envelope, Message("heartbeat", {"job_id": message.msg_id}))
+            self.send(envelope, heartbeat_message(message.identity()))
             return
         job = self.table.jobs.get(str(job_id))
         if job is not None:
             job.last_seen = now()
 
     def on_render(self, envelope: list[bytes], message: Message, user: str | None) -> None:
-        self.service.send(envelope, error_message(
-            "no_renderer", "no renderer is installed on this backend", message.msg_id))
+        """No renderer is wired yet. A renderer makes a `Job` whose work returns
+        `protocol.video_content(...)` and hands it to `submit`: queueing, progress, heartbeats,
+        cancel and timeouts are the same as for generate."""
+        self.send(envelope, error_message("no_renderer", "no renderer is installed on this backend",
+                                          message.identity()))
 
     # ------------------------------------------------------------ jobs
 
@@ -100,12 +120,12 @@ class Handlers:
         job.state = "answered"
         self.table.cancelled += 1
         if tell_client:
-            self.service.send(job.envelope, error_message(code, text, job.job_id))
+            self.send(job.envelope, error_message(code, text, job.parent))
         log_event("job_cancel", job_id=job.job_id, code=code, reason=text)
 
     def tick(self) -> None:
         """Heartbeats to clients with jobs in flight; cancel jobs past their deadline or whose client left."""
-        config, moment = self.service.config, now()
+        config, moment = self.config, now()
         for job in self.table.active():
             if moment > job.deadline:
                 self.cancel(job, "timeout", f"the job ran longer than {config.job_timeout:g} s")
@@ -113,19 +133,18 @@ class Handlers:
                 self.cancel(job, "cancelled", "client gone (no heartbeat)", tell_client=False)
             elif moment - job.last_beat >= config.heartbeat_interval:
                 job.last_beat = moment
-                beat = Message("heartbeat", {"job_id": job.job_id, "state": job.state})
-                if not self.service.send(job.envelope, beat) and config.mode == "server":
+                if not self.send(job.envelope, heartbeat_message(job.parent, job.state)) and config.mode == "server":
                     self.cancel(job, "cancelled", "client gone (disconnected)", tell_client=False)
 
     def _refusal(self, message: Message, user: str | None) -> tuple[str, str] | None:
-        if self.service.stopping:
+        if self.stopping():
             return "shutting_down", "the server is shutting down"
         if message.msg_id in self.table.jobs:
             return "bad_request", "a job with this msg_id is already in flight"
         return self.table.refusal(self._client(message, user))
 
-    def _request_refusal(self, request) -> tuple[str, str] | None:
-        limit = self.service.config.max_audio_seconds
+    def _request_refusal(self, request: GenerateRequest) -> tuple[str, str] | None:
+        limit = self.config.max_audio_seconds
         if request.duration > limit:
             return "too_large", f"audio is {request.duration:.1f} s; this server accepts at most {limit:g} s"
         if request.engine not in engines.available():
@@ -135,4 +154,9 @@ class Handlers:
     @staticmethod
     def _client(message: Message, user: str | None) -> str:
         """Per-client limits key: the CurveZMQ key when authenticated, else the client's session id."""
-        return f"key:{user}" if user else f"session:{str(message.get('session', ''))[:64]}"
+        return f"key:{user}" if user else f"session:{message.session[:64]}"
+
+
+def generate_work(request: GenerateRequest, progress: Progress) -> tuple[dict, dict]:
+    """A generate job's work (on a worker thread): the engine's takes as `result` content and buffers."""
+    return takes_content(engines.generate(request, progress))

@@ -1,27 +1,38 @@
-"""Job bookkeeping owned by the service's I/O thread: the bounded queue and per-client limits."""
+"""Job bookkeeping owned by the service's I/O thread: the bounded queue and per-client limits.
+
+Only the I/O thread changes a job's `state` and the table (worker threads report through the outbox;
+see `pool`), so no lock is needed and a job is answered exactly once.
+"""
 
 from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..core.request import GenerateRequest
+from ..core.progress import Progress
 from .logs import now
+
+Work = Callable[[Progress], tuple[dict, dict]]  # a job's work: progress -> (result content, buffers)
 
 
 @dataclass
 class Job:
-    """One generate request from acceptance until its worker lets go of it."""
+    """One job request (generate; render once a renderer is wired) from acceptance until its worker
+    lets go of it."""
 
-    job_id: str  # the generate message's msg_id
+    job_id: str  # the request's msg_id
     envelope: list[bytes]  # routing frames to reach the client
     client: str  # per-client limits key (CurveZMQ key or client session)
-    request: GenerateRequest
+    parent: dict  # the request's identity: the parent header of every message about the job
+    work: Work  # run on a worker thread; raises core.progress.Cancelled when cancelled
     deadline: float  # monotonic time after which the job is cancelled with "timeout"
+    label: str = ""  # what runs, for logs (the engine's name)
+    seconds: float = 0.0  # seconds of audio in the request, for logs
     cancel_event: threading.Event = field(default_factory=threading.Event)
-    state: Literal["queued", "running", "answered"] = "queued"  # answered: final reply already sent
+    state: Literal["queued", "running", "answered"] = "queued"  # answered: final reply sent (I/O thread only)
     last_seen: float = field(default_factory=now)  # last message from the client about this job
     last_beat: float = 0.0  # when we last sent this job's client a heartbeat
 

@@ -15,9 +15,17 @@ import uuid
 import zmq
 
 from .. import engines
-from ..core.client import CONTROL_PREFIX
 from ..core.errors import InputError
-from ..core.protocol import Message, ProtocolError, decode, encode, error_message, peek_msg_id, split_envelope
+from ..core.protocol import (
+    CONTROL_PREFIX,
+    Message,
+    ProtocolError,
+    decode,
+    encode,
+    error_message,
+    peek_identity,
+    split_envelope,
+)
 from .config import ServerConfig
 from .handlers import Handlers
 from .jobs import JobTable
@@ -40,7 +48,7 @@ class Service:
         self._thread: threading.Thread | None = None
         self._auth = None
         self.table = JobTable(config.max_queue, config.max_jobs_per_client)
-        self.handlers = Handlers(self)
+        self.handlers: Handlers | None = None  # made in start(), once the device is known
 
     # ------------------------------------------------------------ lifecycle
 
@@ -48,6 +56,7 @@ class Service:
         """Load plugins, open sockets (errors surface here), start workers and the I/O thread."""
         load_plugins(self.config.engine_plugins)
         self.device = resolve_device(self.config.device)
+        self.handlers = Handlers(self.config, self.table, self.send, lambda: self.stopping, self.device)
         self.context = zmq.Context()
         try:
             self._open_sockets()
@@ -195,10 +204,10 @@ class Service:
                 self.send(raw[:1], error_message(error.code, str(error)))
             return
         try:
-            message = decode(body)
+            message = decode(body, peer="the client")
         except ProtocolError as error:
             if not broadcast:
-                self.send(envelope, error_message(error.code, str(error), peek_msg_id(body)))
+                self.send(envelope, error_message(error.code, str(error), peek_identity(body)))
             return
         try:
             self.handlers.dispatch(envelope, message, user, broadcast)
@@ -206,14 +215,20 @@ class Service:
             log_event("handler_failed", 40, exc_info=True, type=message.type)
             if not broadcast:
                 text = f"server error handling {message.type}: {type(error).__name__}"
-                self.send(envelope, error_message("internal", text, message.msg_id))
+                self.send(envelope, error_message("internal", text, message.identity()))
 
     def _on_broadcast(self, frames: list[zmq.Frame]) -> None:
         self._on_request(frames, broadcast=True)
 
     def _on_outbox(self, frames: list[zmq.Frame]) -> None:
+        """A worker's news about a job. Job state changes only here and in the handlers, all on this
+        thread, so a cancel and a finishing worker can never both answer the client."""
         kind, job_id, *body = [f.bytes for f in frames]
         job = self.table.jobs.get(job_id.decode())
+        if kind == b"started":
+            if job is not None and job.state == "queued":
+                job.state = "running"
+            return
         if job is not None and job.state != "answered" and body:
             self.send_frames(job.envelope, body)
             if kind == b"done":

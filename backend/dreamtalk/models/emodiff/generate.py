@@ -12,11 +12,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from ..windows import window_starts
 from .conditions import StyleKey, build_conditions, fit_style, window_styles
 from .config import SamplerConfig
 from .denoiser import Conditions
 from .guidance import guided
-from .long import autoregressive_sample, stitch_sample, window_starts
+from .long import autoregressive_sample, stitch_sample
 from .model import EmoDiff
 from .sampling import Denoise, as_x0, configure
 from .scheduler import Scheduler
@@ -69,8 +70,9 @@ def generate(
     locked_mask: np.ndarray | None = None,
     callback: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """`features (T, F)` -> `(takes, T, P)` raw x. `locked (T, P)` raw frames kept where `locked_mask`."""
-    cfg = cfg or SamplerConfig()
+    """`features (T, F)` -> `(takes, T, P)` raw x. `locked (T, P)` raw frames kept where `locked_mask`.
+    `cfg` defaults to the model's tuned sampler settings (`model.sampler`)."""
+    cfg = cfg or model.sampler
     dcfg = model.cfg
     frames = len(features)
     length = max(frames, dcfg.window)
