@@ -42,7 +42,7 @@ def test_hello_lists_engines_limits_and_versions(service):
         caps = client.hello()
     assert caps["protocol"] == PROTOCOL_VERSION and caps["version"] == dreamtalk.__version__
     assert {"echo", "procedural"} <= set(caps["engines"]) and caps["engines"] == engines.available()
-    assert "happy" in caps["presets"] and caps["renderers"] == [] and caps["device"] == "cpu"
+    assert "happy" in caps["presets"] and caps["renderers"] == ["geometric"] and caps["device"] == "cpu"
     assert caps["limits"]["max_audio_seconds"] == service.config.max_audio_seconds
 
 
@@ -74,19 +74,6 @@ def test_errors_reach_the_client_with_code_and_message(request_, code, text):
             assert client.generate(echo_request(1))  # still serving
     finally:
         svc.stop()
-
-
-def test_render_is_refused_until_a_renderer_exists(service):
-    peer = RawPeer(service.endpoint)
-    png = b"\x89PNG\r\n\x1a\n" + bytes(20)
-    message = render_to_message(RenderRequest(png, engines.generate(echo_request(1))[0]))
-    peer.send_message(message)
-    reply = peer.receive()
-    peer.close()
-    assert (reply.type, reply.get("code"), reply.parent_id) == ("error", "no_renderer", message.msg_id)
-    with Client(service.endpoint, timeout=5) as client, pytest.raises(RemoteError) as info:
-        client.render(RenderRequest(png, engines.generate(echo_request(1))[0], np.zeros(800, np.float32), 16000))
-    assert info.value.code == "no_renderer"
 
 
 def test_major_version_mismatch_gets_a_clear_error_reply(service):

@@ -19,6 +19,8 @@ class ServerConfig:
     max_queue: int = 16  # jobs waiting for a worker; beyond that new jobs get "busy"
     max_jobs_per_client: int = 4  # queued + running jobs per client session (or CurveZMQ key)
     max_audio_seconds: float = 600.0  # longest audio accepted in one generate request
+    max_render_seconds: float = 600.0  # longest animation accepted in one render request
+    max_portrait_pixels: int = 25_000_000  # largest portrait (width x height) a render request may carry
     max_message_bytes: int = 256 << 20  # ZMQ_MAXMSGSIZE: larger messages drop the connection
     job_timeout: float = 1800.0  # seconds a job may run before it is cancelled with "timeout"
     heartbeat_interval: float = 1.0  # seconds between heartbeats to clients with jobs in flight

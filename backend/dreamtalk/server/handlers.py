@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import partial
 
 from .. import __version__, engines
+from ..core.errors import InputError
 from ..core.progress import Progress
 from ..core.protocol import (
     PROTOCOL_VERSION,
@@ -18,18 +19,18 @@ from ..core.protocol import (
     ProtocolError,
     error_message,
     heartbeat_message,
+    render_from_message,
     request_from_message,
     takes_content,
+    video_content,
 )
-from ..core.request import EMOTIONS, GenerateRequest
+from ..core.request import EMOTIONS, GenerateRequest, RenderRequest
+from ..render import service as render
 from .config import ServerConfig
 from .jobs import Job, JobTable
 from .logs import log_event, now
 
 Send = Callable[[list[bytes], Message], bool]  # (envelope, message) -> False when the client is gone
-
-RENDERERS: tuple[str, ...] = ()  # no renderer exists yet: `render` is answered with "no_renderer"
-
 
 class Handlers:
     """Dispatch decoded messages; `tick()` runs the periodic heartbeat / timeout checks."""
@@ -56,13 +57,14 @@ class Handlers:
         config = self.config
         self.send(envelope, message.reply("hello", {
             "protocol": PROTOCOL_VERSION, "version": __version__,
-            "engines": engines.available(), "presets": list(EMOTIONS), "renderers": list(RENDERERS),
+            "engines": engines.available(), "presets": list(EMOTIONS), "renderers": render.available(),
             "device": self.device, "mode": config.mode, "workers": config.workers,
             "limits": {
                 "max_audio_seconds": config.max_audio_seconds, "max_message_bytes": config.max_message_bytes,
                 "max_queue": config.max_queue, "max_jobs_per_client": config.max_jobs_per_client,
                 "job_timeout": config.job_timeout, "heartbeat_interval": config.heartbeat_interval,
-                "client_timeout": config.client_timeout,
+                "client_timeout": config.client_timeout, "max_render_seconds": config.max_render_seconds,
+                "max_portrait_pixels": config.max_portrait_pixels,
             },
         }))
 
@@ -106,11 +108,23 @@ class Handlers:
             job.last_seen = now()
 
     def on_render(self, envelope: list[bytes], message: Message, user: str | None) -> None:
-        """No renderer is wired yet. A renderer makes a `Job` whose work returns
-        `protocol.video_content(...)` and hands it to `submit`: queueing, progress, heartbeats,
-        cancel and timeouts are the same as for generate."""
-        self.send(envelope, error_message("no_renderer", "no renderer is installed on this backend",
-                                          message.identity()))
+        """A photoreal render: portrait + curves (+ audio) -> mp4 bytes, queued like a generate job."""
+        refusal = self._refusal(message, user)
+        if refusal is None:
+            try:
+                request = render_from_message(message)
+                refusal = self._render_refusal(request)
+            except (ProtocolError, InputError) as error:
+                refusal = (getattr(error, "code", "bad_request"), str(error))
+        if refusal is not None:
+            self.send(envelope, error_message(*refusal, message.identity()))
+            log_event("job_refused", job_id=message.msg_id, code=refusal[0])
+            return
+        renderer = request.options.get("renderer", render.DEFAULT_RENDERER)
+        job = Job(message.msg_id, envelope, self._client(message, user), message.identity(),
+                  partial(render_work, request), now() + self.config.job_timeout, f"render:{renderer}",
+                  request.curves.duration)
+        self.submit(job)
 
     # ------------------------------------------------------------ jobs
 
@@ -151,10 +165,28 @@ class Handlers:
             return "bad_request", f"unknown engine {request.engine!r}; available: {', '.join(engines.available())}"
         return None
 
+    def _render_refusal(self, request: RenderRequest) -> tuple[str, str] | None:
+        """Limits checked on the I/O thread before queueing (the portrait's size is read from its header)."""
+        limit = self.config.max_render_seconds
+        if request.curves.duration > limit:
+            return "too_large", f"the animation lasts {request.curves.duration:.1f} s; this server renders at most {limit:g} s"
+        pixels = render.image_pixels(request.portrait)
+        if pixels > self.config.max_portrait_pixels:
+            return "too_large", (f"the portrait has {pixels / 1e6:.1f} megapixels; this server accepts at most "
+                                 f"{self.config.max_portrait_pixels / 1e6:g}")
+        render.check_request(request.curves, request.audio, request.sample_rate, request.options)
+        return None
+
     @staticmethod
     def _client(message: Message, user: str | None) -> str:
         """Per-client limits key: the CurveZMQ key when authenticated, else the client's session id."""
         return f"key:{user}" if user else f"session:{message.session[:64]}"
+
+
+def render_work(request: RenderRequest, progress: Progress) -> tuple[dict, dict]:
+    """A render job's work (on a worker thread): the mp4 as `result` content and buffer."""
+    video = render.render_request(request, progress)
+    return video_content(video, request.curves.fps, request.curves.num_frames)
 
 
 def generate_work(request: GenerateRequest, progress: Progress) -> tuple[dict, dict]:

@@ -1,0 +1,64 @@
+"""What the backend service needs of the renderer: quick checks on the I/O thread, the render on a worker.
+
+A `render` request's `options` (JSON) may name `renderer`, `framing` ("crop" | "full"), `size` (even,
+64..4096) and `face` ("single" | "largest"); anything else is refused, never guessed.
+"""
+
+from __future__ import annotations
+
+import io
+
+from ..core.curves import Curves
+from ..core.errors import InputError
+from ..core.progress import Progress
+from ..core.request import RenderRequest
+from .config import RenderConfig
+from .pipeline import DEFAULT_RENDERER, RenderInput, available, check_lengths, render_bytes
+
+__all__ = ["DEFAULT_RENDERER", "available", "check_request", "image_pixels", "render_request"]
+
+OPTIONS = ("renderer", "framing", "size", "face")
+
+
+def image_pixels(portrait: bytes) -> int:
+    """Width x height from the image header alone (nothing is decoded); InputError if it is no image."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(portrait)) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise InputError("the portrait is not a readable PNG or JPEG image") from None
+    return width * height
+
+
+def config_from_options(options: dict) -> tuple[str, RenderConfig]:
+    """(renderer name, RenderConfig) from a request's options; InputError for unknown or bad ones."""
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise InputError(f"unknown render options {', '.join(map(repr, unknown))}; known: {', '.join(OPTIONS)}")
+    renderer = options.get("renderer", DEFAULT_RENDERER)
+    if renderer not in available():
+        raise InputError(f"unknown renderer {str(renderer)[:40]!r}; available: {', '.join(available())}")
+    framing, face, size = options.get("framing", "crop"), options.get("face", "single"), options.get("size", 512)
+    if framing not in ("crop", "full") or face not in ("single", "largest"):
+        raise InputError("render options: framing must be 'crop' or 'full', face 'single' or 'largest'")
+    if not isinstance(size, int) or isinstance(size, bool) or size % 2:
+        raise InputError("render option size must be an even number of pixels")
+    return renderer, RenderConfig(framing=framing, size=size, face=face)
+
+
+def check_request(curves: Curves, audio, sample_rate: int | None, options: dict) -> None:
+    """Everything about a render request that can be refused before it is queued."""
+    config_from_options(options)
+    check_lengths(curves, audio, sample_rate)
+
+
+def render_request(request: RenderRequest, progress: Progress | None = None) -> bytes:
+    """Render a service request to mp4 bytes (a worker thread's job)."""
+    from .analysis import load_image
+
+    renderer, config = config_from_options(request.options)
+    image = load_image(request.portrait, "the portrait")
+    job = RenderInput(image, request.curves, request.audio, request.sample_rate, renderer)
+    return render_bytes(job, config, progress)
