@@ -167,6 +167,28 @@ class DREAMTALK_OT_add_rig(bpy.types.Operator):
         return {"FINISHED"}
 
 
+REPORT_TEXT = "DREAM-Talk retarget report"
+
+
+class DREAMTALK_OT_retarget_report(bpy.types.Operator):
+    """List every shape key of the target as driven (by which ARKit channels) or undriven, in a text block"""
+
+    bl_idname = "dreamtalk.retarget_report"
+    bl_label = "Retarget report"
+
+    def execute(self, context):
+        settings = context.scene.dreamtalk
+        try:
+            rmap = generate.retarget_map(settings, settings.target)
+        except (DreamTalkError, ValueError) as exc:
+            self.report({"ERROR"}, jobs.one_line(exc))
+            return {"CANCELLED"}
+        text = bpy.data.texts.get(REPORT_TEXT) or bpy.data.texts.new(REPORT_TEXT)
+        text.from_string("\n".join([f"Target: {settings.target.name}", *rmap.report()]) + "\n")
+        self.report({"INFO"}, f"{rmap.summary()} (full list in the text '{REPORT_TEXT}')")
+        return {"FINISHED"}
+
+
 class DREAMTALK_OT_emotion_key_add(bpy.types.Operator):
     """Add an emotion key at the current frame's time"""
 
@@ -249,6 +271,6 @@ class DREAMTALK_OT_test_connection(bpy.types.Operator):
 
 classes = (
     DREAMTALK_OT_generate, DREAMTALK_OT_regenerate_range, DREAMTALK_OT_cancel, DREAMTALK_OT_watch_escape,
-    DREAMTALK_OT_add_rig, DREAMTALK_OT_emotion_key_add, DREAMTALK_OT_emotion_key_remove,
-    DREAMTALK_OT_start_backend, DREAMTALK_OT_stop_backend, DREAMTALK_OT_test_connection,
+    DREAMTALK_OT_add_rig, DREAMTALK_OT_retarget_report, DREAMTALK_OT_emotion_key_add,
+    DREAMTALK_OT_emotion_key_remove, DREAMTALK_OT_start_backend, DREAMTALK_OT_stop_backend, DREAMTALK_OT_test_connection,
 )

@@ -168,6 +168,21 @@ def test_retargeting_onto_character_creator_and_vroid_keys(ext):
     assert key_fcurves(ext, vrm)[path("Fcl_MTH_Fun")].evaluate(3) == pytest.approx(mean[2], abs=1e-6)
 
 
+def test_a_custom_rig_is_driven_key_for_key_and_the_report_names_every_key(ext, tmp_path):
+    from test_addon_retarget import CUSTOM_RIG
+
+    obj, settings = setup_generate(tmp_path, keys=[*CUSTOM_RIG, "Hair_Wave"])
+    run_job(ext, CurvesClient())
+    assert set(key_fcurves(ext, obj)) == {path(k) for k in CUSTOM_RIG}
+    message = ext.state.GENERATE.state.message
+    assert "25 of 26 shape keys driven" in message and "undriven: Hair_Wave" in message
+    assert bpy.ops.dreamtalk.retarget_report() == {"FINISHED"}
+    text = bpy.data.texts[ext.operators.REPORT_TEXT].as_string().splitlines()
+    assert "Blink_L <- eyeBlinkLeft (scheme)" in text and "MouthO <- mouthFunnel (scheme)" in text
+    assert text[text.index("Undriven shape keys (1):") + 1] == "Hair_Wave"
+    assert sum(line.split(" <- ")[0] in CUSTOM_RIG for line in text) == 25
+
+
 def test_generate_applies_one_action_per_take_and_the_sound_strip(ext, tmp_path):
     obj, settings = setup_generate(tmp_path, fps=24)
     settings.takes = 2
