@@ -42,7 +42,9 @@ def draw_main(settings, layout) -> None:
     col.prop(settings, "audio_source", expand=True)
     if settings.audio_source == "FILE":
         col.prop(settings, "audio_path")
-        col.prop(settings, "add_sound")
+        row = col.row(align=True)
+        row.prop(settings, "add_sound")
+        row.prop(settings, "fit_scene_range")
     else:
         col.prop(settings, "sound_strip", icon="SOUND")
     col.prop(settings, "transcript")
