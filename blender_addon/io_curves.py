@@ -37,14 +37,22 @@ def export_curves(context, path: str) -> Curves:
     return curves
 
 
-def import_llf_csv(context, path: str) -> bpy.types.Action:
-    """Key a Live Link Face CSV onto the target (through its retarget map) as a new Action."""
+def import_llf_csv(context, path: str) -> tuple[bpy.types.Action, str, str | None]:
+    """Key a Live Link Face CSV onto the target (through its retarget map) as a new Action.
+
+    Returns the action, the take's summary line and the clamping warning (None when nothing was
+    clamped). The take is read on its own clock (`formats.read_llf_take`), then resampled to the scene.
+    """
     settings = context.scene.dreamtalk
     obj = settings.target
     rmap = generate.retarget_map(settings, obj)
-    curves = apply.conform(formats.read_llf_csv(path), context.scene)
+    take = formats.read_llf_take(path)
+    curves = apply.conform(take.curves, context.scene)
     head = generate.head_target(settings)
-    return apply.apply_take(obj, curves, f"DT import {Path(path).stem}", rmap, settings.start_frame, head)
+    action = apply.apply_take(obj, curves, f"DT import {Path(path).stem}", rmap, settings.start_frame, head)
+    if settings.fit_scene_range:
+        apply.fit_scene_range(context.scene, settings.start_frame, curves.num_frames)
+    return action, take.summary.line(), take.summary.warning()
 
 
 class DREAMTALK_OT_export_curves(bpy.types.Operator, ExportHelper):
@@ -84,11 +92,13 @@ class DREAMTALK_OT_import_llf_csv(bpy.types.Operator, ImportHelper):
 
     def execute(self, context):
         try:
-            action = import_llf_csv(context, self.filepath)
+            action, summary, warning = import_llf_csv(context, self.filepath)
         except (DreamTalkError, ValueError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"imported {Path(self.filepath).name} as {action.name}")
+        if warning:
+            self.report({"WARNING"}, f"{Path(self.filepath).name}: {warning}")
+        self.report({"INFO"}, f"imported {Path(self.filepath).name} as {action.name}: {summary}")
         return {"FINISHED"}
 
 

@@ -494,6 +494,24 @@ def test_exported_curves_reimport_identically_on_another_character(ext, tmp_path
     assert second.read_bytes() == first.read_bytes()
 
 
+def test_a_real_live_link_take_imports_on_its_own_clock_with_the_summary(ext, tmp_path):
+    from llf_takes import write_take
+
+    scene = bpy.context.scene
+    scene.render.fps = 24
+    settings = scene.dreamtalk
+    settings.target, settings.start_frame = make_face("Face", ARKIT_NAMES), 1
+    take = tmp_path / "MySlate_7_iPhone.csv"  # a 60 fps timecode over rows at 30 fps, one value of 1.003
+    write_take(take, 20.0, 30.0, 60.0, jitter=0.002, set_values={(43, "EyeLookInRight"): 1.003})
+    action, summary, warning = ext.io_curves.import_llf_csv(bpy.context, str(take))
+    assert summary.startswith("600 frames, 20.0 s at 30 fps (timecode 60 fps)") and "1 value clamped" in summary
+    assert "eyeLookInRight = 1.003" in warning and "\n" not in warning
+    last = max(fc.keyframe_points[-1].co.x for fc in key_fcurves(ext, settings.target).values())
+    assert last == pytest.approx(1 + 20.0 * 24 - 1, abs=1)  # 20 s at the scene's 24 fps, not 10 s
+    assert (scene.frame_start, scene.frame_end) == (1, int(last))
+    assert bpy.ops.dreamtalk.import_llf_csv(filepath=str(take)) == {"FINISHED"}
+
+
 def test_gltf_export_carries_morph_target_animation(ext, tmp_path):
     obj = make_face("Face", ARKIT_NAMES)
     other = make_face("Other", ["jawOpen"])
