@@ -120,23 +120,37 @@ class DREAMTALK_OT_export_gltf(bpy.types.Operator, ExportHelper):
 
 
 def export_gltf(context, path: str) -> None:
-    """glTF (.glb, or .gltf + .bin) of the target only, with shape-key weights animation."""
-    obj = context.scene.dreamtalk.target
+    """glTF (.glb, or .gltf + .bin) of the target and its head: morph-target weights animation and the
+    head's rotation animation (its node, or its armature's joints), keys starting at t = 0."""
+    settings = context.scene.dreamtalk
+    obj = settings.target
     apply.shape_keys_of(obj)
+    head = generate.head_target(settings)
+    chosen = {obj, *([] if head is None else [head.obj]), *_ancestors(obj)}
     layer = context.view_layer
     selected, active = [o for o in layer.objects if o.select_get()], layer.objects.active
     for other in layer.objects:
-        other.select_set(other == obj)
+        other.select_set(other in chosen)
     layer.objects.active = obj
     try:
         bpy.ops.export_scene.gltf(
             filepath=path, export_format="GLTF_SEPARATE" if path.lower().endswith(".gltf") else "GLB",
             use_selection=True, export_animations=True, export_morph=True, export_morph_animation=True,
+            export_anim_slide_to_zero=True,  # the take's first frame is t = 0, where the audio starts
         )
     finally:  # give the animator their selection back
         for other in layer.objects:
             other.select_set(other in selected)
         layer.objects.active = active
+
+
+def _ancestors(obj: bpy.types.Object) -> list[bpy.types.Object]:
+    """The parents of `obj` up to the root (a head rig's root moves the face with it)."""
+    chain = []
+    while obj.parent is not None:
+        obj = obj.parent
+        chain.append(obj)
+    return chain
 
 
 classes = (DREAMTALK_OT_export_curves, DREAMTALK_OT_import_llf_csv, DREAMTALK_OT_export_gltf)

@@ -149,3 +149,22 @@ def reset_blender():
     ext.state.GENERATE = ext.jobs.JobRunner()
     ext.state.HELLO = ext.jobs.JobRunner()
     return ext
+
+
+GLTF_VALIDATOR = REPO / ".cache" / "gltf-validator" / "node_modules" / "gltf-validator"  # `make gltf-validator`
+
+
+def validate_gltf(path: Path) -> dict | None:
+    """The Khronos glTF validator's report of `path`, or None when node or the validator is missing."""
+    import json
+    import shutil
+    import subprocess
+
+    package = Path(os.environ.get("GLTF_VALIDATOR", GLTF_VALIDATOR))
+    if shutil.which("node") is None or not (package / "package.json").is_file():
+        return None
+    result = subprocess.run(
+        ["node", str(REPO / "tests" / "gltf_validate.js"), str(path)], capture_output=True, text=True,
+        env=dict(os.environ, GLTF_VALIDATOR=str(package)), timeout=120, check=True,
+    )
+    return json.loads(result.stdout)
