@@ -124,7 +124,9 @@ def export_gltf(context, path: str) -> None:
     head's rotation animation (its node, or its armature's joints), keys starting at t = 0."""
     settings = context.scene.dreamtalk
     obj = settings.target
-    apply.shape_keys_of(obj)
+    key = apply.shape_keys_of(obj)
+    if key.animation_data is None or key.animation_data.action is None:
+        raise ValueError(f"{obj.name} has no shape-key animation to export")
     head = generate.head_target(settings)
     chosen = {obj, *([] if head is None else [head.obj]), *_ancestors(obj)}
     layer = context.view_layer
@@ -136,6 +138,8 @@ def export_gltf(context, path: str) -> None:
         bpy.ops.export_scene.gltf(
             filepath=path, export_format="GLTF_SEPARATE" if path.lower().endswith(".gltf") else "GLB",
             use_selection=True, export_animations=True, export_morph=True, export_morph_animation=True,
+            export_animation_mode="ACTIVE_ACTIONS",  # the current take, face and head, as one glTF animation
+            export_nla_strips_merged_animation_name=key.animation_data.action.name,
             export_anim_slide_to_zero=True,  # the take's first frame is t = 0, where the audio starts
         )
     finally:  # give the animator their selection back

@@ -57,6 +57,25 @@ def ramp_curves(fps: float, frames: int, seed: int = 0):
     return Curves(fps, values.astype(np.float32), head.astype(np.float32))
 
 
+def all_strips() -> list:
+    """The sequencer's strips in the current scene (`strips` on Blender 4.4+, `sequences` before)."""
+    import bpy
+
+    editor = bpy.context.scene.sequence_editor
+    if editor is None:
+        return []
+    return list(editor.strips if hasattr(editor, "strips") else editor.sequences)
+
+
+def has_audaspace() -> bool:
+    """Whether this bpy has audaspace (a built-in module of Blender, absent from the 4.2 PyPI build)."""
+    try:
+        import aud  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class MockLayout:
     """Stands in for `UILayout` headless; checks that every prop / operator / list drawn exists."""
 

@@ -16,7 +16,7 @@ import addon_support
 import bpy
 import numpy as np
 import pytest
-from addon_support import CurvesClient, MockLayout, make_face, ramp_curves, write_tone
+from addon_support import CurvesClient, MockLayout, all_strips, has_audaspace, make_face, ramp_curves, write_tone
 from dreamtalk.core import formats
 from dreamtalk.core.arkit import ARKIT_NAMES, INDEX
 from dreamtalk.core.errors import DreamTalkError
@@ -40,22 +40,8 @@ def path(name: str) -> str:
     return f'key_blocks["{name}"].value'
 
 
-def all_strips() -> list:
-    """The sequencer's strips (`strips` on Blender 5.0, `sequences` before)."""
-    editor = bpy.context.scene.sequence_editor
-    return [] if editor is None else list(getattr(editor, "strips", None) or getattr(editor, "sequences", []))
-
-
 def strip_count() -> int:
     return len(all_strips())
-
-
-def has_audaspace() -> bool:
-    try:
-        import aud  # noqa: F401  (a built-in module of Blender, absent from the 4.2 PyPI build)
-    except ImportError:
-        return False
-    return True
 
 
 needs_audaspace = pytest.mark.skipif(not has_audaspace(), reason="this bpy has no audaspace (Blender 4.2 from PyPI)")
@@ -553,10 +539,12 @@ def test_gltf_carries_head_rotation_and_weights_from_t0_and_reimports_identicall
     out = tmp_path / f"take{suffix}"
     assert bpy.ops.dreamtalk.export_gltf(filepath=str(out)) == {"FINISHED"}
     gltf = gltf_json(out)
-    (animation,) = gltf["animations"]
-    nodes = {gltf["nodes"][c["target"]["node"]]["name"]: c["target"]["path"] for c in animation["channels"]}
+    animations = gltf["animations"]
+    assert [a["name"] for a in animations] == ["DT g"]  # one clip: face and head start together
+    nodes = {gltf["nodes"][c["target"]["node"]]["name"]: c["target"]["path"] for a in animations for c in a["channels"]}
     assert nodes == {"ARKitHead": "weights", "HeadRoot": "rotation"}
-    assert {gltf["accessors"][s["input"]]["min"][0] for s in animation["samplers"]} == {0.0}  # keys from t = 0
+    starts = {gltf["accessors"][s["input"]]["min"][0] for a in animations for s in a["samplers"]}
+    assert starts == {0.0}  # keys from t = 0
     report = addon_support.validate_gltf(out)
     if report is not None:  # the Khronos validator (make gltf-validator); the re-import below always runs
         assert (report["issues"]["numErrors"], report["issues"]["numWarnings"]) == (0, 0), report["issues"]

@@ -6,6 +6,7 @@ extension must then also vendor it (build_addon.py copies the whole core folder)
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from dreamtalk.core.arkit import ARKIT_NAMES, INDEX
 client_module = pytest.importorskip("dreamtalk.core.client", reason="backend client not merged yet")
 
 START_TIMEOUT = 60.0  # seconds for the backend process to answer hello
+BACKEND_PYTHON = os.environ.get("DREAMTALK_BACKEND_PYTHON", sys.executable)  # make test-blender-lts: .venv's
 
 
 def free_port() -> int:
@@ -33,7 +35,7 @@ def free_port() -> int:
 def backend():
     address = f"tcp://127.0.0.1:{free_port()}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "dreamtalk.server", "serve", "--bind", address],
+        [BACKEND_PYTHON, "-m", "dreamtalk.server", "serve", "--bind", address],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + START_TIMEOUT
@@ -97,7 +99,10 @@ def test_generate_against_a_real_backend(ext, backend, tmp_path, fps):
         for name in ("jawOpen", "mouthSmileLeft", "eyeBlinkRight"):
             got = fcurves[f'key_blocks["{name}"].value'].evaluate(5 + frame)
             assert got == pytest.approx(expected.values[frame, INDEX[name]], abs=1e-5)
-    strip = next(iter(bpy.context.scene.sequence_editor.strips))
+    if not addon_support.has_audaspace():  # Blender 4.2 from PyPI: the take is applied, no strip, one warning
+        assert addon_support.all_strips() == [] and "warning: no sound strip" in ext.state.GENERATE.state.message
+        return
+    (strip,) = addon_support.all_strips()
     assert strip.frame_final_start == 5 and abs(strip.frame_final_duration - 2.0 * fps) <= 1
 
 
@@ -118,8 +123,7 @@ def test_dead_backend_reports_within_the_timeout_and_changes_nothing(ext, tmp_pa
     finish(ext, 2.0 + 5.0)
     state = ext.state.GENERATE.state
     assert state.status == "error" and "127.0.0.1" in state.message and "\n" not in state.message
-    editor = bpy.context.scene.sequence_editor
-    assert set(bpy.data.actions.keys()) == before and (editor is None or len(editor.strips) == 0)
+    assert set(bpy.data.actions.keys()) == before and addon_support.all_strips() == []
 
 
 def test_test_connection_shows_capabilities(ext, backend):
@@ -138,7 +142,7 @@ def test_local_backend_starts_and_stops(tmp_path):
     backend = LocalBackend()
     backend.log_path = tmp_path / "backend.log"
     address = f"tcp://127.0.0.1:{free_port()}"
-    backend.start(sys.executable, address)
+    backend.start(BACKEND_PYTHON, address)
     with client_module.Client(address, timeout=START_TIMEOUT) as probe:
         assert "engines" in probe.hello()
     assert backend.describe().startswith("running (pid")
