@@ -18,6 +18,7 @@ import numpy as np
 from ...core.audio import prepare_audio
 from ...core.curves import Curves
 from ...core.errors import InputError
+from ...core.locking import check_mask, resample_locked
 from ...core.request import GenerateRequest
 from .conditions import StyleKey, fit_style, mix_styles, window_styles
 from .config import SamplerConfig
@@ -91,12 +92,9 @@ def style_keys(model: EmoDiff, request: GenerateRequest) -> list[StyleKey]:
 def _locked(model: EmoDiff, request: GenerateRequest, frames: int):
     if request.locked is None or request.locked_mask is None:
         return None, None
-    if abs(request.locked.fps - model.cfg.fps) > 1e-6:
-        raise InputError(f"locked frames must be at {model.cfg.fps:g} fps for this model")
-    mask = np.asarray(request.locked_mask, bool).reshape(-1)
-    if request.locked.num_frames != frames or mask.shape != (frames,):
-        raise InputError(f"locked frames must cover the audio: {frames} frames with a {frames}-entry mask")
-    return curves_to_x(request.locked, model.cfg.fps), mask
+    locked, mask = resample_locked(request.locked, check_mask(request.locked, request.locked_mask), model.cfg.fps,
+                                   frames)  # any rate in, the model's out (engines.generate brings it back)
+    return curves_to_x(locked, model.cfg.fps), mask
 
 
 def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey], feats: np.ndarray,
