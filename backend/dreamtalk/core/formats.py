@@ -188,24 +188,27 @@ def read_llf_take(path: str | os.PathLike, fps: float | None = None) -> LlfTake:
         if name in columns:
             values[:, i] = table[:, columns[name]]
     clamped, worst = live_link.clamp_blendshapes(str(path), values, np.arange(len(body)) + 2)
-    head = _optional_block(table, columns, HEAD_POSE_NAMES)
-    eyes = _optional_block(table, columns, EYE_ROTATION_NAMES)
-    widths = [3 if head is not None else 0, 6 if eyes is not None else 0]
-    merged = np.concatenate([b for b in (values, head, eyes) if b is not None], axis=1)  # (N, 52 [+3] [+6])
-    if timecode_col is None:
-        if fps is None:
-            raise InputError(f"{path} has no Timecode column; pass the fps explicitly")
-        rate, times = None, np.arange(len(body)) / float(fps)
-    else:
-        fields = live_link.timecode_fields(str(path), [r[timecode_col] for r in body])
-        rate = live_link.timecode_rate(str(path), fields, fps)
-        times = live_link.row_times(str(path), fields, rate)
-    frames, grid_fps, dropped, duplicates = live_link.regular_frames(times, merged, rate or float(fps))
-    head = frames[:, 52:52 + widths[0]] if widths[0] else None
-    eyes = frames[:, 52 + widths[0]:] if widths[1] else None
+    blocks = [values, _optional_block(table, columns, HEAD_POSE_NAMES), _optional_block(table, columns, EYE_ROTATION_NAMES)]
+    rate, times = _llf_times(path, body, timecode_col, fps)
+    frames, grid_fps, dropped, duplicates = live_link.regular_frames(
+        times, np.concatenate([b for b in blocks if b is not None], axis=1), rate or float(fps),
+    )  # (T, 52 [+3 head] [+6 eyes])
+    head = frames[:, 52:55] if blocks[1] is not None else None
+    eyes = frames[:, -6:] if blocks[2] is not None else None
     curves = Curves(grid_fps, frames[:, :52], head, eyes)
     summary = TakeSummary(len(body), curves.num_frames, grid_fps, rate, dropped, duplicates, clamped, worst)
     return LlfTake(curves, summary)
+
+
+def _llf_times(path, body: list[list[str]], timecode_col: int | None, fps: float | None):
+    """(timecode rate or None, `(N,)` row seconds from the first row)."""
+    if timecode_col is None:
+        if fps is None:
+            raise InputError(f"{path} has no Timecode column; pass the fps explicitly")
+        return None, np.arange(len(body)) / float(fps)
+    fields = live_link.timecode_fields(str(path), [r[timecode_col] for r in body])
+    rate = live_link.timecode_rate(str(path), fields, fps)
+    return rate, live_link.row_times(str(path), fields, rate)
 
 
 def read_llf_csv(path: str | os.PathLike, fps: float | None = None) -> Curves:
