@@ -35,12 +35,16 @@ def draw_main(settings, layout) -> None:
     row = col.row(align=True)
     row.prop(settings, "target")
     row.operator("dreamtalk.add_rig", text="", icon="IMPORT")
-    col.prop(settings, "retarget_preset")
+    row = col.row(align=True)
+    row.prop(settings, "retarget_preset")
+    row.operator("dreamtalk.retarget_report", text="", icon="INFO")
     col.prop(settings, "retarget_map_path")
     col.prop(settings, "audio_source", expand=True)
     if settings.audio_source == "FILE":
         col.prop(settings, "audio_path")
-        col.prop(settings, "add_sound")
+        row = col.row(align=True)
+        row.prop(settings, "add_sound")
+        row.prop(settings, "fit_scene_range")
     else:
         col.prop(settings, "sound_strip", icon="SOUND")
     col.prop(settings, "transcript")

@@ -84,6 +84,9 @@ class DREAMTALK_PG_settings(bpy.types.PropertyGroup):
     reduce_keys: BoolProperty(name="Reduce keys", description="Drop keys while staying within the tolerance")
     reduce_tolerance: FloatProperty(name="Max error", min=0.0, max=0.2, default=0.01, precision=4)
     add_sound: BoolProperty(name="Add sound strip", default=True)
+    fit_scene_range: BoolProperty(
+        name="Fit scene range", default=True, description="Set the scene's start and end frame to the take",
+    )
     range_start: IntProperty(name="From", default=1)
     range_end: IntProperty(name="To", default=50)
     locked_frames: StringProperty(name="Locked", description="Frames kept by Regenerate range, e.g. 10-20, 35")

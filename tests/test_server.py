@@ -18,10 +18,9 @@ from dreamtalk.core.protocol import (
     Message,
     decode,
     encode,
-    render_to_message,
     request_to_message,
 )
-from dreamtalk.core.request import GenerateRequest, RenderRequest
+from dreamtalk.core.request import GenerateRequest
 from dreamtalk.server import ServerConfig, Service
 from server_helpers import RawPeer, echo_request, hang_guard, start_service, wait_until  # noqa: F401
 

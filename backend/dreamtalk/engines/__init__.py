@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from ..core.curves import Curves
 from ..core.errors import InputError
+from ..core.locking import check_mask, keep_locked
 from ..core.progress import Cancelled, Progress
 from ..core.request import GenerateRequest
 
@@ -53,8 +54,25 @@ def resolve(name: str) -> Callable[[GenerateRequest, Progress], list[Curves]]:
 
 
 def generate(request: GenerateRequest, progress: Progress | None = None) -> list[Curves]:
-    """Run the requested engine; returns `request.takes` curves at `request.fps`."""
+    """Run the requested engine; returns `request.takes` curves at `request.fps`.
+
+    With locked frames (any rate) every engine's takes come back on the locked frames' grid with those
+    frames exactly as given and the generated ones eased onto them (`core.locking.keep_locked`)."""
     progress = progress or Progress()
+    locked = _check_locked(request)
     takes = resolve(request.engine)(request, progress)
+    if locked is not None:
+        takes = [keep_locked(take, request.locked, locked) for take in takes]
     progress("done", 1.0)
     return takes
+
+
+def _check_locked(request: GenerateRequest):
+    """The locked mask, checked before any work (None without locked frames)."""
+    if request.locked is None or request.locked_mask is None:
+        return None
+    mask = check_mask(request.locked, request.locked_mask)
+    if abs(request.locked.duration - request.duration) > 1.5 / request.locked.fps:
+        raise InputError(f"locked frames must cover the audio: {request.locked.duration:.2f} s of frames "
+                         f"for {request.duration:.2f} s of audio")
+    return mask

@@ -15,12 +15,12 @@ import numpy as np
 
 from ..core.audio import prepare_audio
 from ..core.curves import Curves
-from ..core.errors import InputError
+from ..core.locking import check_mask, ease_into_locked, resample_locked
 from ..core.request import GenerateRequest
 from ..features import SAMPLE_RATE
 from ..models.emodiff.conditions import StyleKey, window_styles
 from ..models.emodiff.config import SamplerConfig
-from ..models.emodiff.generate import ease_into_locked, generate, neutral_style
+from ..models.emodiff.generate import generate, neutral_style
 from ..models.emodiff.model import EmoDiff
 from ..models.pose import curves_to_x
 from .feature_cache import audio_features
@@ -32,12 +32,9 @@ def locked_frames(model: EmoDiff, request: GenerateRequest, frames: int):
     """Raw locked frames `(T, P)` and mask `(T,)` of the request, or (None, None)."""
     if request.locked is None or request.locked_mask is None:
         return None, None
-    if abs(request.locked.fps - model.cfg.fps) > 1e-6:
-        raise InputError(f"locked frames must be at {model.cfg.fps:g} fps for this model")
-    mask = np.asarray(request.locked_mask, bool).reshape(-1)
-    if request.locked.num_frames != frames or mask.shape != (frames,):
-        raise InputError(f"locked frames must cover the audio: {frames} frames with a {frames}-entry mask")
-    return curves_to_x(request.locked, model.cfg.fps), mask
+    locked, mask = resample_locked(request.locked, check_mask(request.locked, request.locked_mask), model.cfg.fps,
+                                   frames)  # any rate in, the model's out (engines.generate brings it back)
+    return curves_to_x(locked, model.cfg.fps), mask
 
 
 def sampler_settings(model: EmoDiff, request: GenerateRequest) -> SamplerConfig:
