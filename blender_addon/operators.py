@@ -1,4 +1,5 @@
-"""Operators: Generate, Regenerate range, Cancel (and Esc), bundled rig, emotion keys, backend control."""
+"""Operators: Generate, Regenerate range, Render photoreal, Cancel (and Esc), bundled rig, emotion keys,
+backend control."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import bpy
 from mathutils import Vector
 
-from . import generate, jobs, preferences, state
+from . import generate, jobs, photoreal, preferences, state
 from ._core import DreamTalkError
 
 DRAIN_INTERVAL = 0.1  # seconds between queue drains while a job runs
@@ -94,6 +95,43 @@ class DREAMTALK_OT_regenerate_range(_StartsJob, bpy.types.Operator):
     bl_idname = "dreamtalk.regenerate_range"
     bl_label = "Regenerate range"
     regenerate = True
+
+
+class DREAMTALK_OT_render_photoreal(bpy.types.Operator):
+    """Send the active take and its sound with a portrait to the backend and load the talking-head video
+    into the Video Sequencer"""
+
+    bl_idname = "dreamtalk.render_photoreal"
+    bl_label = "Render photoreal"
+
+    @classmethod
+    def poll(cls, context) -> bool:
+        return not state.GENERATE.running and context.scene is not None
+
+    def execute(self, context):
+        try:
+            start_render(photoreal.prepare(context))
+        except (DreamTalkError, ValueError) as exc:
+            self.report({"ERROR"}, jobs.one_line(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, state.GENERATE.state.label)
+        return {"FINISHED"}
+
+    def invoke(self, context, event):
+        result = self.execute(context)
+        if "FINISHED" in result:
+            bpy.ops.dreamtalk.watch_escape("INVOKE_DEFAULT")
+        return result
+
+
+def start_render(job: photoreal.RenderJob, make_client=None) -> None:
+    """Render `job` on the backend on a worker thread; the video is placed by `drain_generate`."""
+    if make_client is None:
+        backend = preferences.settings()
+        make_client = jobs.client_factory(backend.address, backend.timeout, backend.curve)
+    state.GENERATE.start(photoreal.render_work(make_client, job), lambda path: photoreal.apply_result(job, path),
+                         "Rendering photoreal video")
+    _ensure_timer(drain_generate)
 
 
 class DREAMTALK_OT_cancel(bpy.types.Operator):
@@ -313,7 +351,8 @@ class DREAMTALK_OT_test_connection(bpy.types.Operator):
 
 
 classes = (
-    DREAMTALK_OT_generate, DREAMTALK_OT_regenerate_range, DREAMTALK_OT_cancel, DREAMTALK_OT_watch_escape,
+    DREAMTALK_OT_generate, DREAMTALK_OT_regenerate_range, DREAMTALK_OT_render_photoreal, DREAMTALK_OT_cancel,
+    DREAMTALK_OT_watch_escape,
     DREAMTALK_OT_add_rig, DREAMTALK_OT_retarget_report, DREAMTALK_OT_emotion_key_add,
     DREAMTALK_OT_emotion_key_remove, DREAMTALK_OT_start_backend, DREAMTALK_OT_stop_backend, DREAMTALK_OT_test_connection,
 )

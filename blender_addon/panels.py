@@ -88,6 +88,17 @@ def draw_main(settings, layout) -> None:
     draw_job(col)
 
 
+def draw_photoreal(settings, layout) -> None:
+    col = layout.column()
+    col.prop(settings, "portrait_path")
+    col.prop(settings, "render_output")
+    row = col.row(align=True)
+    row.prop(settings, "render_size")
+    row.prop(settings, "render_full", toggle=True)
+    col.operator("dreamtalk.render_photoreal", icon="RENDER_ANIMATION")
+    draw_job(col)
+
+
 def draw_export(layout) -> None:
     col = layout.column(align=True)
     col.operator("dreamtalk.export_curves", text="Export CSV / JSON", icon="EXPORT")
@@ -104,6 +115,21 @@ class DREAMTALK_PT_main(bpy.types.Panel):
 
     def draw(self, context) -> None:
         draw_main(context.scene.dreamtalk, self.layout)
+
+
+class DREAMTALK_PT_photoreal(bpy.types.Panel):
+    """A talking-head video of one portrait, driven by the active take (the backend's photoreal stage)."""
+
+    bl_label = "Photoreal video"
+    bl_idname = "DREAMTALK_PT_photoreal"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = CATEGORY
+    bl_parent_id = "DREAMTALK_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context) -> None:
+        draw_photoreal(context.scene.dreamtalk, self.layout)
 
 
 class DREAMTALK_PT_export(bpy.types.Panel):
@@ -126,7 +152,7 @@ def draw_status_bar(self, context) -> None:
         self.layout.progress(factor=job.fraction, type="BAR", text=f"DREAM-Talk {job.stage}")
 
 
-classes = (DREAMTALK_UL_emotion_keys, DREAMTALK_PT_main, DREAMTALK_PT_export)
+classes = (DREAMTALK_UL_emotion_keys, DREAMTALK_PT_main, DREAMTALK_PT_photoreal, DREAMTALK_PT_export)
 
 
 def register() -> None:

@@ -368,6 +368,11 @@ def test_panel_draws_idle_running_and_error(ext, tmp_path):
     export = MockLayout()
     ext.panels.DREAMTALK_PT_export.draw(SimpleNamespace(layout=export), bpy.context)
     assert len(export.names("operator")) == 3
+    photoreal = MockLayout()
+    ext.panels.DREAMTALK_PT_photoreal.draw(SimpleNamespace(layout=photoreal), bpy.context)
+    assert photoreal.names("operator") == ["dreamtalk.render_photoreal"]
+    shown = {call[1][1] for call in photoreal.calls if call[0] == "prop"}
+    assert {"portrait_path", "render_output", "render_size", "render_full"} <= shown
 
 
 def test_preferences_draw_and_local_backend_errors(ext):
