@@ -91,3 +91,17 @@ def test_a_render_can_be_cancelled(service, portrait_png):
             client.render(RenderRequest(portrait_png, talking_curves(2000)), on_progress=progress, cancel=cancel)
         assert started.is_set()
         assert client.hello()["renderers"] == ["geometric"]  # still serving
+
+
+def test_cli_renders_on_the_server(service, tmp_path, capsys):
+    from dreamtalk.cli import main
+    from dreamtalk.core.formats import write_json
+
+    Image.fromarray(astronaut()).save(tmp_path / "portrait.bmp")  # re-encoded to PNG for the wire
+    write_json(talking_curves(20), tmp_path / "take.json")
+    out = tmp_path / "talk.mp4"
+    code = main(["render", str(tmp_path / "portrait.bmp"), "--curves", str(tmp_path / "take.json"), "-o", str(out),
+                 "--size", "128", "--server", service.endpoint])
+    assert code == 0, capsys.readouterr().err
+    assert read_video(out).frames.shape == (20, 128, 128, 3)
+    assert f"on {service.endpoint}" in capsys.readouterr().out

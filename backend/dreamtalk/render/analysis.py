@@ -148,7 +148,8 @@ def _nearest_mesh(meshes: list[np.ndarray], centre: np.ndarray) -> np.ndarray:
     return min(meshes, key=lambda m: float(np.linalg.norm(m[:468, :2].mean(0) - centre)))
 
 
-def _check_face(points: np.ndarray, shape: tuple[int, ...], config: RenderConfig) -> None:
+def _check_face(points: np.ndarray, shape: tuple[int, ...], config: RenderConfig, size: bool = True) -> None:
+    """The mouth and both eyes inside the picture; and (`size`) the eyes far enough apart to analyse well."""
     h, w = shape[:2]
     parts = np.array(MOUTH_AND_EYES)
     xy = points[parts, :2]
@@ -156,7 +157,7 @@ def _check_face(points: np.ndarray, shape: tuple[int, ...], config: RenderConfig
     if outside.any():
         raise InputError("the face is cut off by the image border (the mouth or an eye is outside the picture)")
     distance = float(np.linalg.norm(points[468, :2] - points[473, :2]))
-    if distance < config.min_eye_distance:
+    if size and distance < config.min_eye_distance:
         raise InputError(
             f"the face is too small: its eyes are {distance:.0f} px apart, at least "
             f"{config.min_eye_distance:.0f} px are needed (use a larger or closer portrait)")
@@ -199,5 +200,5 @@ def analyse(image: np.ndarray, config: RenderConfig = DEFAULT_CONFIG) -> Portrai
         scale = config.size / box[2]
         centre = (centre - np.array(box[:2])) * scale
     points = _nearest_mesh(face_meshes(framed), centre)
-    _check_face(points, framed.shape, config)
+    _check_face(points, framed.shape, config, size=False)  # the size the user asked for is theirs
     return Portrait(framed, points, person_mask(framed), box)

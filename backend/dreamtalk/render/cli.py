@@ -47,6 +47,36 @@ def _curves_and_audio(args: argparse.Namespace, make_request: Callable, run_gene
     return curves, audio, rate
 
 
+def _render_on_server(args: argparse.Namespace, job, config: RenderConfig, output: Path, bar) -> int:
+    """Send the render to the backend at `--server` and write the mp4 it returns."""
+    from ..core.client import Client
+    from ..core.formats import atomic_write
+    from ..core.request import RenderRequest
+
+    options = {"renderer": job.renderer, "framing": config.framing, "size": config.size, "face": config.face}
+    request = RenderRequest(portrait_bytes(args.portrait), job.curves, job.audio, job.sample_rate, options)
+    with Client(args.server) as client:
+        video = client.render(request, on_progress=bar)
+    atomic_write(output, lambda handle: handle.write(video))
+    return job.curves.num_frames
+
+
+def portrait_bytes(path: str) -> bytes:
+    """The portrait as PNG or JPEG bytes (what the protocol carries): the file itself, or re-encoded."""
+    data = Path(path).read_bytes()
+    if data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
+        return data
+    import io
+
+    from PIL import Image
+
+    from .analysis import load_image
+
+    buffer = io.BytesIO()
+    Image.fromarray(load_image(path)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def run_render(args: argparse.Namespace, make_request: Callable, run_generation: Callable) -> int:
     from ..progress_bar import ProgressBar
     from .analysis import analyse, load_image
@@ -57,17 +87,23 @@ def run_render(args: argparse.Namespace, make_request: Callable, run_generation:
         raise InputError(f"unknown renderer {args.renderer!r}; available: {', '.join(available())}")
     if args.size % 2:
         raise InputError(f"--size must be even (H.264), got {args.size}")
+    if args.server and args.frames:
+        raise InputError("--frames writes frames rendered here; leave it out with --server")
     config = RenderConfig(framing=args.framing, size=args.size, face=args.face)
-    portrait = analyse(load_image(args.portrait), config)
+    portrait = analyse(load_image(args.portrait), config)  # a bad photo fails here, before any work
     bar = ProgressBar()
     try:
         curves, audio, rate = _curves_and_audio(args, make_request, run_generation, bar)
         job = RenderInput(portrait, curves, audio, rate, args.renderer)
-        count = render_file(job, output, config, progress=bar, frames_dir=args.frames)
+        if args.server:
+            count = _render_on_server(args, job, config, output, bar)
+        else:
+            count = render_file(job, output, config, progress=bar, frames_dir=args.frames)
     finally:
         bar.close()
     height, width = portrait.image.shape[:2]
-    print(f"wrote {output} ({count} frames at {curves.fps:g} fps, {width}x{height}, renderer {args.renderer})")
+    where = f"on {args.server}" if args.server else "here"
+    print(f"wrote {output} ({count} frames at {curves.fps:g} fps, {width}x{height}, renderer {args.renderer}, {where})")
     if args.frames:
         print(f"wrote {count} PNG frames into {args.frames}")
     return 0
