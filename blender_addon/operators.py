@@ -58,9 +58,10 @@ def start_job(job: generate.Job, make_client=None) -> None:
 
 
 class _StartsJob:
-    """Shared execute/invoke of Generate and Regenerate range."""
+    """Shared poll/execute/invoke of the operators that start a backend job (Esc cancels it)."""
 
-    regenerate = False
+    def start(self, context) -> None:
+        raise NotImplementedError
 
     @classmethod
     def poll(cls, context) -> bool:
@@ -68,7 +69,7 @@ class _StartsJob:
 
     def execute(self, context):
         try:
-            start_job(generate.prepare(context, regenerate=self.regenerate))
+            self.start(context)
         except (DreamTalkError, ValueError) as exc:
             self.report({"ERROR"}, jobs.one_line(exc))
             return {"CANCELLED"}
@@ -88,40 +89,29 @@ class DREAMTALK_OT_generate(_StartsJob, bpy.types.Operator):
     bl_idname = "dreamtalk.generate"
     bl_label = "Generate"
 
+    def start(self, context) -> None:
+        start_job(generate.prepare(context))
+
 
 class DREAMTALK_OT_regenerate_range(_StartsJob, bpy.types.Operator):
     """Regenerate only the frame range, keeping keys outside it and locked frames"""
 
     bl_idname = "dreamtalk.regenerate_range"
     bl_label = "Regenerate range"
-    regenerate = True
+
+    def start(self, context) -> None:
+        start_job(generate.prepare(context, regenerate=True))
 
 
-class DREAMTALK_OT_render_photoreal(bpy.types.Operator):
+class DREAMTALK_OT_render_photoreal(_StartsJob, bpy.types.Operator):
     """Send the active take and its sound with a portrait to the backend and load the talking-head video
     into the Video Sequencer"""
 
     bl_idname = "dreamtalk.render_photoreal"
     bl_label = "Render photoreal"
 
-    @classmethod
-    def poll(cls, context) -> bool:
-        return not state.GENERATE.running and context.scene is not None
-
-    def execute(self, context):
-        try:
-            start_render(photoreal.prepare(context))
-        except (DreamTalkError, ValueError) as exc:
-            self.report({"ERROR"}, jobs.one_line(exc))
-            return {"CANCELLED"}
-        self.report({"INFO"}, state.GENERATE.state.label)
-        return {"FINISHED"}
-
-    def invoke(self, context, event):
-        result = self.execute(context)
-        if "FINISHED" in result:
-            bpy.ops.dreamtalk.watch_escape("INVOKE_DEFAULT")
-        return result
+    def start(self, context) -> None:
+        start_render(photoreal.prepare(context))
 
 
 def start_render(job: photoreal.RenderJob, make_client=None) -> None:

@@ -117,29 +117,29 @@ class DREAMTALK_PT_main(bpy.types.Panel):
         draw_main(context.scene.dreamtalk, self.layout)
 
 
-class DREAMTALK_PT_photoreal(bpy.types.Panel):
-    """A talking-head video of one portrait, driven by the active take (the backend's photoreal stage)."""
+class _SubPanel:
+    """A closed-by-default section under the main DREAM-Talk panel."""
 
-    bl_label = "Photoreal video"
-    bl_idname = "DREAMTALK_PT_photoreal"
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = CATEGORY
     bl_parent_id = "DREAMTALK_PT_main"
     bl_options = {"DEFAULT_CLOSED"}
+
+
+class DREAMTALK_PT_photoreal(_SubPanel, bpy.types.Panel):
+    """A talking-head video of one portrait, driven by the active take (the backend's photoreal stage)."""
+
+    bl_label = "Photoreal video"
+    bl_idname = "DREAMTALK_PT_photoreal"
 
     def draw(self, context) -> None:
         draw_photoreal(context.scene.dreamtalk, self.layout)
 
 
-class DREAMTALK_PT_export(bpy.types.Panel):
+class DREAMTALK_PT_export(_SubPanel, bpy.types.Panel):
     bl_label = "Export / Import"
     bl_idname = "DREAMTALK_PT_export"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = CATEGORY
-    bl_parent_id = "DREAMTALK_PT_main"
-    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context) -> None:
         draw_export(self.layout)
