@@ -1,14 +1,20 @@
 """`dreamtalk` command line: generate, convert, render, demo, serve/worker/keys, corpus, preset, eval, train.
 
-Every user error is one line on stderr and exit status 2; outputs are written atomically.
+Every user error is one line on stderr and exit status 2; outputs are written atomically (the takes of
+one run all together), and SIGTERM ends a command like Ctrl-C: cleanly, leaving no partial file.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import signal
 import sys
-from collections.abc import Sequence
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .core.errors import DreamTalkError, InputError
@@ -17,6 +23,10 @@ from .core.request import DEFAULT_ENGINE, EMOTIONS
 # Modules that add their own subcommands through `add_subcommands(subparsers)`; each subparser sets
 # `func=callable(args) -> int`. Listed here so that `dreamtalk --help` shows every command.
 SUBCOMMAND_MODULES: list[str] = ["dreamtalk.server.cli", "dreamtalk.corpus.cli", "dreamtalk.evaluation.cli", "dreamtalk.models.cli"]
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that `finally` blocks and atomic writes clean up."""
 
 
 def _add_generate(sub) -> None:
@@ -109,8 +119,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .progress_bar import ProgressBar
 
     _suffix(args.output)  # reject an unknown output format before any work
-    if not Path(args.output).resolve().parent.is_dir():
-        raise InputError(f"output folder {Path(args.output).parent} does not exist")
+    outputs = [_take_path(Path(args.output), index, args.takes) for index in range(max(1, args.takes))]
+    check_writable(outputs)
     audio, rate = load_audio(args.audio, sample_rate=16000, max_seconds=args.max_seconds)
     request = _generate_request(args, audio, rate, args.takes)
     bar = ProgressBar()
@@ -118,9 +128,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         takes = _run(request, args.server, bar)
     finally:
         bar.close()
-    for index, curves in enumerate(takes):
-        path = _take_path(Path(args.output), index, len(takes))
-        write_curves(curves, path)
+    paths = [_take_path(Path(args.output), index, len(takes)) for index in range(len(takes))]
+    write_together(takes, paths, write_curves)
+    for path, curves in zip(paths, takes, strict=True):
         print(f"wrote {path} ({curves.num_frames} frames at {curves.fps:g} fps)")
     return 0
 
@@ -141,6 +151,52 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .render.cli import run_render
 
     return run_render(args, _generate_request, _run)
+
+
+def check_writable(paths: Sequence[Path]) -> None:
+    """Refuse, before any work, outputs that cannot be written: a missing folder, a folder in the way,
+    or a folder that does not let us create files (tried with a probe file, removed at once)."""
+    for path in paths:
+        folder = path.resolve().parent
+        if not folder.is_dir():
+            raise InputError(f"output folder {path.parent} does not exist")
+        if path.is_dir():
+            raise InputError(f"output {path} is a folder, not a file")
+    for folder in {path.resolve().parent for path in paths}:
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".dreamtalk-probe-", suffix=".part", dir=folder)
+        except OSError as error:
+            raise InputError(f"cannot write into {folder}: {error.strerror or error}") from None
+        os.close(handle)
+        os.unlink(probe)
+
+
+def write_together(items: Sequence, paths: Sequence[Path], write) -> None:
+    """`write(item, path)` for every pair so that the files appear together or not at all: each is
+    written to a hidden temp file beside its path first, then all are renamed into place with
+    SIGINT/SIGTERM held back; anything failing before that removes the temp files and keeps the old ones."""
+    temps = [path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part{path.suffix}") for path in paths]
+    try:
+        for item, temp in zip(items, temps, strict=True):
+            write(item, temp)
+        with _signals_held():
+            for temp, path in zip(temps, paths, strict=True):
+                os.replace(temp, path)
+    finally:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks (and no SIGTERM delivery to wait for)
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _run(request, server: str | None, bar) -> list:
@@ -182,13 +238,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with _sigterm_raises():
+            return int(args.func(args) or 0)
     except DreamTalkError as exc:
         print(f"dreamtalk: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("dreamtalk: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("dreamtalk: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While a command runs, SIGTERM raises `Terminated` (like Ctrl-C's KeyboardInterrupt) so that
+    atomic writes remove their temp files; commands that handle SIGTERM themselves (serve) replace it."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ compatible. See docs/protocol.md.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import uuid
@@ -31,13 +32,19 @@ import numpy as np
 from .arkit import ARKIT_NAMES, INDEX
 from .curves import Curves
 from .errors import DreamTalkError, InputError
-from .request import EmotionKey, GenerateRequest, RenderRequest
+from .request import DEFAULT_ENGINE, EmotionKey, GenerateRequest, RenderRequest, check_options
 
 PROTOCOL_VERSION = "2.0"  # major.minor; bump major for incompatible changes
 DELIMITER = b"<DTK|MSG>"  # separates the routing envelope from the message
 JSON_FRAMES = 3  # header, parent header, content
 MAX_JSON_BYTES = 1 << 20  # a JSON frame larger than this is refused before parsing
 MAX_BUFFERS = 64  # binary frames per message
+MAX_ENVELOPE = 8  # routing frames before the delimiter (one per ROUTER hop)
+MAX_ROUTING_ID = 255  # bytes in one routing frame (libzmq's own limit)
+MAX_FRAMES = MAX_ENVELOPE + 1 + JSON_FRAMES + MAX_BUFFERS  # frames a well-formed message can have
+MAX_DIMENSION = 2**31 - 1  # largest size of one dimension of a buffer
+MAX_ARRAY_ELEMENTS = 1 << 40  # elements a buffer shape may describe (zero-sized dimensions count as 1)
+MAX_ERROR_TEXT = 280  # characters of an error message's text
 CONTROL_PREFIX = b"C"  # routing-id prefix of client control sockets (cancel, heartbeat); brokers broadcast them
 
 MESSAGE_TYPES: tuple[str, ...] = (
@@ -136,28 +143,37 @@ def encode(message: Message) -> list[bytes]:
     return [DELIMITER, *jsons, *frames]
 
 
-def split_envelope(frames: list[bytes]) -> tuple[list[bytes], list[bytes]]:
-    """Split received frames into (envelope, [DELIMITER, header, ...]); ProtocolError if no delimiter."""
-    for index, frame in enumerate(frames[:8]):
-        if bytes(frame) == DELIMITER:
+def split_envelope(frames: list) -> tuple[list[bytes], list]:
+    """Split received frames (bytes or zmq.Frame) into (envelope, [DELIMITER, header, ...]);
+    ProtocolError if no delimiter among the first frames. No frame is copied but the routing ids."""
+    for index, frame in enumerate(frames[: MAX_ENVELOPE + 1]):
+        if _is_delimiter(frame):
+            if any(len(f) > MAX_ROUTING_ID for f in frames[:index]):
+                raise ProtocolError("bad_message", f"routing frames are at most {MAX_ROUTING_ID} bytes")
             return [bytes(f) for f in frames[:index]], list(frames[index:])
     raise ProtocolError("bad_message", "message has no protocol delimiter frame")
 
 
-def decode(frames: list[bytes], peer: str = "the peer") -> Message:
+def _is_delimiter(frame) -> bool:
+    return len(frame) == len(DELIMITER) and bytes(frame) == DELIMITER
+
+
+def decode(frames: list, peer: str = "the peer") -> Message:
     """[DELIMITER, header, parent, content, buffers...] -> Message; any defect raises ProtocolError.
 
-    The header's version is checked first, so a peer of another major version (whose frames follow
-    another layout) gets `version_mismatch`; `peer` names it in that message ("the client")."""
-    if len(frames) < 2 or bytes(frames[0]) != DELIMITER:
+    Frames may be bytes or zmq.Frame: array buffers are views of the received frames (read-only, not
+    copied), JSON frames are measured before they are read. The header's version is checked first,
+    so a peer of another major version (whose frames follow another layout) gets `version_mismatch`;
+    `peer` names it in that message ("the client")."""
+    if len(frames) < 2 or not _is_delimiter(frames[0]):
         raise ProtocolError("bad_message", "message must start with the delimiter and a header frame")
-    header = _parse_json(bytes(frames[1]), "header")
+    header = _parse_json(frames[1], "header")
     _check_header(header)
     check_version(header["version"], peer)
     if len(frames) < 1 + JSON_FRAMES:
         raise ProtocolError("bad_message", "message needs header, parent header and content frames")
-    parent = _parse_json(bytes(frames[2]), "parent header")
-    content = _parse_json(bytes(frames[3]), "content")
+    parent = _parse_json(frames[2], "parent header")
+    content = _parse_json(frames[3], "content")
     if header["type"] not in MESSAGE_TYPES:
         raise ProtocolError("unknown_type", f"unknown message type {str(header['type'])[:40]!r}")
     specs, data = header.get("buffers", []), frames[1 + JSON_FRAMES:]
@@ -165,7 +181,7 @@ def decode(frames: list[bytes], peer: str = "the peer") -> Message:
         raise ProtocolError("bad_message", f"header lists {_count(specs)} buffers but {len(data)} came")
     buffers = {}
     for spec, frame in zip(specs, data, strict=True):
-        name, value = _decode_buffer(spec, bytes(frame))
+        name, value = _decode_buffer(spec, frame)
         if name in buffers:
             raise ProtocolError("bad_message", f"buffer {name!r} appears twice")
         buffers[name] = value
@@ -174,11 +190,11 @@ def decode(frames: list[bytes], peer: str = "the peer") -> Message:
                    session=session[:64] if isinstance(session, str) else "")
 
 
-def _parse_json(raw: bytes, what: str) -> dict:
-    if len(raw) > MAX_JSON_BYTES:
-        raise ProtocolError("bad_message", f"{what} is {len(raw)} bytes; the limit is {MAX_JSON_BYTES}")
+def _parse_json(frame, what: str) -> dict:
+    if len(frame) > MAX_JSON_BYTES:
+        raise ProtocolError("bad_message", f"{what} is {len(frame)} bytes; the limit is {MAX_JSON_BYTES}")
     try:
-        value = json.loads(raw.decode("utf-8"))
+        value = json.loads(bytes(frame).decode("utf-8"))
     except (ValueError, RecursionError):
         raise ProtocolError("bad_message", f"{what} is not valid UTF-8 JSON") from None
     if not isinstance(value, dict):
@@ -192,23 +208,25 @@ def _check_header(header: dict) -> None:
             raise ProtocolError("bad_message", f"header field {key!r} must be a short non-empty string")
 
 
-def _decode_buffer(spec: object, frame: bytes) -> tuple[str, np.ndarray | bytes]:
+def _decode_buffer(spec: object, frame) -> tuple[str, np.ndarray | bytes]:
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
         raise ProtocolError("bad_message", "each buffer description needs a 'name'")
     name, dtype = spec["name"][:80], spec.get("dtype")
     if dtype == "bytes":
         if spec.get("format") not in BYTES_FORMATS:
             raise ProtocolError("bad_message", f"buffer {name!r}: bytes buffers must be one of {list(BYTES_FORMATS)}")
-        return name, frame
+        return name, bytes(frame)
     if dtype not in ARRAY_DTYPES:
         raise ProtocolError("bad_message", f"buffer {name!r}: dtype must be one of {sorted(ARRAY_DTYPES)}")
     shape = spec.get("shape")
     if not isinstance(shape, list) or len(shape) > 4 or not all(_is_count(n) for n in shape):
         raise ProtocolError("bad_message", f"buffer {name!r}: shape must be a list of up to 4 counts")
+    if max(shape, default=0) > MAX_DIMENSION or math.prod(max(1, n) for n in shape) > MAX_ARRAY_ELEMENTS:
+        raise ProtocolError("bad_message", f"buffer {name!r}: shape {str(shape)[:60]} is too large")
     expected = math.prod(shape) * ARRAY_DTYPES[dtype].itemsize
     if expected != len(frame):
         raise ProtocolError("bad_message", f"buffer {name!r}: shape {shape} needs {expected} bytes, got {len(frame)}")
-    return name, np.frombuffer(frame, ARRAY_DTYPES[dtype]).reshape(shape)
+    return name, np.frombuffer(memoryview(frame), ARRAY_DTYPES[dtype]).reshape(shape)
 
 
 def _is_count(value: object) -> bool:
@@ -239,7 +257,9 @@ def _media_format(data: bytes) -> str:
     raise InputError("bytes buffers must be PNG, JPEG or MP4 data")
 
 
-def _loads(frame: bytes) -> object:
+def _loads(frame) -> object:
+    if len(frame) > MAX_JSON_BYTES:
+        return None
     try:
         return json.loads(bytes(frame).decode("utf-8"))
     except (ValueError, RecursionError):
@@ -273,7 +293,19 @@ def answered_request(frames: list[bytes]) -> str | None:
 
 def error_message(code: str, text: str, parent: dict | None = None) -> Message:
     """An `error` reply; `parent` is the identity of the request it answers (`Message.identity()`)."""
-    return Message("error", {"code": code, "message": " ".join(str(text).split())}, parent=dict(parent or {}))
+    return Message("error", {"code": code, "message": one_line(text)}, parent=dict(parent or {}))
+
+
+def control_token(value: str) -> str:
+    """What the broker's control broadcast shows instead of a job or session id: a one-way digest, so
+    a listener learns no id it could use, while a worker holding the job can recognise it."""
+    return hashlib.sha256(f"dreamtalk-control:{value}".encode()).hexdigest()[:32]
+
+
+def one_line(text: object, limit: int = MAX_ERROR_TEXT) -> str:
+    """`text` on one line of at most `limit` characters (longer ones end with '...')."""
+    line = " ".join(str(text)[: limit * 4].split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def progress_message(parent: dict, stage: str, fraction: float) -> Message:
@@ -311,6 +343,20 @@ def curves_from_buffers(description: object, buffers: dict, prefix: str) -> Curv
         return Curves(description.get("fps"), values[:, order], head, eyes)
     except InputError as error:
         raise ProtocolError("bad_request", f"curves {prefix!r}: {error}") from None
+
+
+def curves_extent(message: Message, prefix: str) -> tuple[int, float]:
+    """(frames, fps) of the message's curves `prefix`, from the declared shape and description alone
+    (nothing converted); ProtocolError when they are missing or malformed."""
+    info = message.get("curves")
+    description = info.get(prefix) if isinstance(info, dict) else None
+    values = message.buffers.get(f"{prefix}.values")
+    fps = description.get("fps") if isinstance(description, dict) else None
+    if not isinstance(values, np.ndarray) or values.ndim != 2 or values.shape[0] < 1:
+        raise ProtocolError("bad_request", f"{message.type} needs curves {prefix!r} with at least one frame")
+    if isinstance(fps, bool) or not isinstance(fps, int | float) or not 1 <= fps <= 240:
+        raise ProtocolError("bad_request", f"curves {prefix!r} need an fps between 1 and 240")
+    return int(values.shape[0]), float(fps)
 
 
 def _float_buffer(buffers: dict, name: str, ndim: int) -> np.ndarray:
@@ -377,6 +423,46 @@ def _pcm(audio: np.ndarray, dtype: str) -> np.ndarray:
     return np.asarray(audio, np.float32)
 
 
+def check_generate(message: Message, max_audio_seconds: float | None = None) -> tuple[str, float]:
+    """Cheap checks of a `generate` message, converting no array: option types and ranges, the sample
+    rate, the audio's length from its declared shape (`too_large` beyond `max_audio_seconds`) and the
+    curves descriptions. Returns (engine, audio seconds); ProtocolError for anything wrong. The
+    conversion itself (`request_from_message`) can then run off the I/O thread."""
+    options = _checked_options(message.get("options"))
+    try:
+        check_options(options)
+    except InputError as error:
+        raise ProtocolError("bad_request", f"invalid generate options: {error}") from None
+    seconds = audio_seconds(message, max_audio_seconds, required=True)
+    info = message.get("curves", {})
+    if not isinstance(info, dict) or not set(info) <= {"style_clip", "locked"}:
+        raise ProtocolError("bad_request", "'curves' may only describe style_clip and locked")
+    return options.get("engine", DEFAULT_ENGINE), seconds
+
+
+def audio_seconds(message: Message, max_seconds: float | None = None, required: bool = False) -> float:
+    """Length in seconds of the message's `audio` buffer, from its shape and `sample_rate` alone (no
+    conversion); ProtocolError `too_large` beyond `max_seconds`, `bad_request` for a malformed one.
+    0.0 when an optional audio buffer is absent. For every message type that carries audio."""
+    audio = message.buffers.get("audio")
+    if audio is None and not required:
+        return 0.0
+    rate = _sample_rate(message)
+    if not isinstance(audio, np.ndarray) or audio.ndim != 1 or audio.dtype.kind not in "fi":
+        raise ProtocolError("bad_request", f"{message.type} needs a 1-D float32 or int16 'audio' buffer")
+    seconds = audio.shape[0] / rate
+    if max_seconds is not None and seconds > max_seconds:
+        raise ProtocolError("too_large", f"audio is {seconds:.1f} s; this server accepts at most {max_seconds:g} s")
+    return seconds
+
+
+def _sample_rate(message: Message) -> int:
+    rate = message.get("sample_rate")
+    if not _is_count(rate) or not 1000 <= rate <= 384000:
+        raise ProtocolError("bad_request", "sample_rate must be an integer between 1000 and 384000 Hz")
+    return rate
+
+
 def request_from_message(message: Message) -> GenerateRequest:
     """`generate` message -> GenerateRequest, validating every option (ProtocolError 'bad_request')."""
     options = _checked_options(message.get("options"))
@@ -393,11 +479,8 @@ def _audio(message: Message, required: bool) -> tuple[np.ndarray | None, int | N
     audio = message.buffers.get("audio")
     if audio is None and not required:
         return None, None
-    rate = message.get("sample_rate")
-    if not _is_count(rate) or not 1000 <= rate <= 384000:
-        raise ProtocolError("bad_request", "sample_rate must be an integer between 1000 and 384000 Hz")
-    if not isinstance(audio, np.ndarray) or audio.ndim != 1 or audio.dtype.kind not in "fi":
-        raise ProtocolError("bad_request", f"{message.type} needs a 1-D float32 or int16 'audio' buffer")
+    audio_seconds(message, required=True)
+    rate = _sample_rate(message)
     audio = audio.astype(np.float32) / 32768.0 if audio.dtype.kind == "i" else audio
     if not np.isfinite(audio).all():
         raise ProtocolError("bad_request", "audio contains NaN or infinite samples")

@@ -68,13 +68,14 @@ def check_lengths(curves: Curves, audio: np.ndarray | None, sample_rate: int | N
     """Refuse curves and audio that do not last the same (within two frames or 0.1 s)."""
     if curves.num_frames == 0:
         raise InputError("the curves have no frames")
-    if audio is None:
-        return
-    seconds = len(audio) / float(sample_rate or 1)
-    tolerance = max(2.0 / curves.fps, 0.1)
-    if abs(curves.duration - seconds) > tolerance:
+    check_durations(curves.duration, None if audio is None else len(audio) / float(sample_rate or 1), curves.fps)
+
+
+def check_durations(curves_seconds: float, audio_seconds: float | None, fps: float) -> None:
+    """`check_lengths` from the durations alone."""
+    if audio_seconds is not None and abs(curves_seconds - audio_seconds) > max(2.0 / fps, 0.1):
         raise InputError(
-            f"the curves last {curves.duration:.2f} s but the audio lasts {seconds:.2f} s; "
+            f"the curves last {curves_seconds:.2f} s but the audio lasts {audio_seconds:.2f} s; "
             f"generate the curves from this audio (or pass the matching audio)")
 
 

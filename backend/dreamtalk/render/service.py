@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import io
 
-from ..core.curves import Curves
 from ..core.errors import InputError
 from ..core.progress import Progress
 from ..core.request import RenderRequest
 from .config import RenderConfig
-from .pipeline import DEFAULT_RENDERER, RenderInput, available, check_lengths, render_bytes
+from .pipeline import DEFAULT_RENDERER, RenderInput, available, check_durations, render_bytes
 
-__all__ = ["DEFAULT_RENDERER", "available", "check_request", "image_pixels", "render_request"]
+__all__ = ["DEFAULT_RENDERER", "available", "check_options", "check_seconds", "image_pixels", "render_request"]
 
 OPTIONS = ("renderer", "framing", "size", "face")
 
@@ -48,10 +47,16 @@ def config_from_options(options: dict) -> tuple[str, RenderConfig]:
     return renderer, RenderConfig(framing=framing, size=size, face=face)
 
 
-def check_request(curves: Curves, audio, sample_rate: int | None, options: dict) -> None:
-    """Everything about a render request that can be refused before it is queued."""
-    config_from_options(options)
-    check_lengths(curves, audio, sample_rate)
+def check_options(options: dict | None) -> str:
+    """The renderer a request's options name, once they are all valid (InputError otherwise)."""
+    if options is None:
+        raise InputError("render options must be a JSON object")
+    return config_from_options(options)[0]
+
+
+def check_seconds(curves_seconds: float, audio_seconds: float | None, fps: float) -> None:
+    """Curves and audio must last the same (within two frames or 0.1 s)."""
+    check_durations(curves_seconds, audio_seconds, fps)
 
 
 def render_request(request: RenderRequest, progress: Progress | None = None) -> bytes:

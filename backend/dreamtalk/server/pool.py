@@ -9,6 +9,7 @@ A worker reads only the job's work and its cancel event.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -16,11 +17,13 @@ import zmq
 
 from ..core.errors import DreamTalkError, InputError
 from ..core.progress import Cancelled, Progress
-from ..core.protocol import Message, encode, error_message, progress_message
+from ..core.protocol import Message, ProtocolError, encode, error_message, progress_message
 from .jobs import Job, JobTable
 from .logs import log_event
 
 PROGRESS_MIN_INTERVAL = 0.05  # seconds; engines may report far more often than clients need
+# An absolute path (POSIX, ~/..., or C:\...) in an error text: the client is told there was one, not where.
+_PATH = re.compile(r"(?<![\w/.~-])(?:~?/|[A-Za-z]:[\\/])[^\s'\"<>|,;()]+")
 
 
 class WorkerPool:
@@ -87,12 +90,21 @@ def _execute(job: Job, report: _Reporter) -> Message | None:
     except Cancelled:
         log_event("job_cancelled", job_id=job.job_id)
         return None
+    except ProtocolError as error:  # the request, decoded here off the I/O thread
+        reply = error_message(error.code, client_text(error), job.parent)
     except InputError as error:
-        reply = error_message("bad_request", str(error), job.parent)
+        reply = error_message("bad_request", client_text(error), job.parent)
     except DreamTalkError as error:
-        reply = error_message("engine_error", str(error), job.parent)
+        reply = error_message("engine_error", client_text(error), job.parent)
     except Exception as error:  # an engine bug must not kill the worker thread
         log_event("engine_crashed", 40, exc_info=True, job_id=job.job_id)
-        reply = error_message("engine_error", f"engine failed: {type(error).__name__}: {error}", job.parent)
+        reply = error_message("engine_error", f"engine failed: {type(error).__name__}: {client_text(error)}",
+                              job.parent)
     log_event("job_finished", job_id=job.job_id, outcome=reply.type, seconds=round(time.monotonic() - started, 3))
     return reply
+
+
+def client_text(error: BaseException | str) -> str:
+    """An error's text as a client may see it: paths on the server replaced by '<server path>' (the
+    full text goes to the server's log)."""
+    return _PATH.sub("<server path>", str(error))
