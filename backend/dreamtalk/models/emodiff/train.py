@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,32 +16,13 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from ...learning.distributed import setup_distributed
 from .config import DenoiserConfig, DiffusionConfig, TrainConfig, config_to_dict
 from .data import Clip, WindowSampler, builtin_presets, emotion_presets, statistics
 from .denoiser import Conditions, Denoiser
 from .features import DEFAULT_FRONT_END
 from .model import STD_FLOOR, EmoDiff, load_payload, save
 from .scheduler import Scheduler
-
-
-@dataclass
-class Distributed:
-    rank: int = 0  # this process
-    world: int = 1  # processes in all
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed(device: torch.device) -> Distributed:
-    """Join the process group torchrun describes (WORLD_SIZE/RANK env vars); single process otherwise."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return Distributed()
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Distributed(dist.get_rank(), dist.get_world_size())
 
 
 def drop_conditions(batch: dict[str, torch.Tensor], cfg: DiffusionConfig, gen: torch.Generator) -> Conditions:

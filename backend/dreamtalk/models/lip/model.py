@@ -14,7 +14,7 @@ import torch
 
 from ...core.arkit import ARKIT_NAMES, MOUTH, indices
 from ...core.errors import InputError
-from ..checkpoint_io import read_payload, write_payload
+from ...learning.checkpoint_io import read_payload, write_payload
 from .config import FORMAT_VERSION, LipRefinerConfig
 from .network import LipRefiner
 
