@@ -47,17 +47,34 @@ def _curves_and_audio(args: argparse.Namespace, make_request: Callable, run_gene
     return curves, audio, rate
 
 
+def _chosen_renderer(name: str | None, config: RenderConfig) -> str:
+    """The renderer asked for, or the default for the configuration; a neural renderer's checkpoint and
+    device are checked now, before any analysis or generation."""
+    from .neural.settings import checkpoint_path, default_renderer
+
+    name = name or default_renderer(config)
+    if name == "neural":
+        from .neural.checkpoint import read
+        from .neural.inference import pick_device
+
+        read(checkpoint_path(config))
+        pick_device(config.device)
+    return name
+
+
 def run_render(args: argparse.Namespace, make_request: Callable, run_generation: Callable) -> int:
     from ..progress_bar import ProgressBar
     from .analysis import analyse, load_image
     from .pipeline import RenderInput, available, render_file
 
     output = check_output(args.output)
-    if args.renderer not in available():
-        raise InputError(f"unknown renderer {args.renderer!r}; available: {', '.join(available())}")
     if args.size % 2:
         raise InputError(f"--size must be even (H.264), got {args.size}")
-    config = RenderConfig(framing=args.framing, size=args.size, face=args.face)
+    config = RenderConfig(framing=args.framing, size=args.size, face=args.face, checkpoint=args.checkpoint,
+                          device=args.device)
+    args.renderer = _chosen_renderer(args.renderer, config)
+    if args.renderer not in available():
+        raise InputError(f"unknown renderer {args.renderer!r}; available: {', '.join(available())}")
     portrait = analyse(load_image(args.portrait), config)
     bar = ProgressBar()
     try:
