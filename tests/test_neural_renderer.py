@@ -6,6 +6,9 @@ rendering with a checkpoint."""
 import json
 import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,8 +20,8 @@ from dreamtalk.render.neural.conditioning import KEYPOINTS, DrivingInputs, heatm
     keypoint_motions
 from dreamtalk.render.neural.config import NeuralRendererConfig
 from dreamtalk.render.neural.discriminator import MultiScaleDiscriminator
-from dreamtalk.render.neural.losses import multiscale_ssim_loss, random_similarity, ssim, transform_driving, \
-    warp_images
+from dreamtalk.render.neural.losses import VGG19Features, multiscale_ssim_loss, perceptual_loss, random_similarity, \
+    ssim, transform_driving, warp_images
 from dreamtalk.render.neural.networks import NeuralGenerator
 from dreamtalk.render.neural.store import RendererData
 from dreamtalk.render.neural.train import _samplers, train, validation_loss
@@ -153,3 +156,37 @@ def test_ddp_gloo_two_processes_keep_replicas_identical(tmp_path):
     assert payload["step"] == 3 and "disc" in payload["history"][-1]  # the discriminator trained under DDP too
     saved = torch.cat([p.detach().flatten() for p in checkpoint.generator_from(payload).parameters()])
     assert torch.equal(saved, p0)  # rank 0's checkpoint holds the trained replica
+
+
+def test_device_benchmark_dry_run_needs_none_of_what_the_gpu_machine_lacks(tmp_path):
+    """bench/device_neural.py runs on the lent GPU machine, which has no kornia, PyAV, MediaPipe, soundfile
+    or pyzmq; it needs no OpenCV or scikit-image either. Imports of all of them fail in this run."""
+    root = Path(__file__).resolve().parent.parent
+    missing = ("kornia", "av", "mediapipe", "soundfile", "zmq", "cv2", "skimage")
+    code = (f"import sys, runpy\nfor name in {missing!r}:\n    sys.modules[name] = None\n"
+            f"sys.argv = ['device_neural.py', '--device', 'cpu', '--tiny', '--steps', '1', '--passes', '1',"
+            f" '--json', {str(tmp_path / 'report.json')!r}]\n"
+            f"runpy.run_path({str(root / 'bench' / 'device_neural.py')!r}, run_name='__main__')\n")
+    env = {**os.environ, "PYTHONPATH": str(root / "backend"), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert "| measurement | value |" in result.stdout and report["config"] == "tiny"
+    assert report["training"]["step_ms"] > 0 and 0 <= report["training"]["data_wait_share"] < 1
+    assert report["inference_512"]["output_size"] == 2 * report["inference_256"]["output_size"]
+
+
+def test_perceptual_loss_only_from_a_torchvision_vgg19_weights_file(tmp_path):
+    torch.manual_seed(0)
+    reference = VGG19Features()
+    torch.save({f"features.{k}": v for k, v in reference.features.state_dict().items()}, tmp_path / "vgg19.pth")
+    vgg = VGG19Features.from_file(tmp_path / "vgg19.pth")
+    x = torch.rand(1, 3, 32, 32)
+    assert float(perceptual_loss(vgg, x, x)) == 0.0 and float(perceptual_loss(vgg, x, x.flip(-1))) > 0
+    torch.save({"features.0.weight": torch.zeros(3)}, tmp_path / "wrong.pth")
+    with pytest.raises(InputError, match="does not hold torchvision VGG-19 weights"):
+        VGG19Features.from_file(tmp_path / "wrong.pth")
+    with pytest.raises(InputError, match="VGG-19 weights file not found"):
+        VGG19Features.from_file(tmp_path / "missing.pth")
+    train(synthetic_data(), tmp_path / "r.pt", TINY, tiny_training(1), vgg_weights=str(tmp_path / "vgg19.pth"))
+    assert "perceptual" in checkpoint.read(tmp_path / "r.pt")["history"][-1]

@@ -54,6 +54,12 @@ def heatmap_groups() -> tuple[tuple[int, ...], ...]:
     )
 
 
+@lru_cache(maxsize=8)
+def group_indices(device: torch.device) -> tuple[torch.Tensor, ...]:
+    """The groups as index tensors on `device` (made once: no host-to-device copy per batch)."""
+    return tuple(torch.tensor(group, device=device) for group in heatmap_groups())
+
+
 NUM_GROUPS = 9
 MOUTH_GROUP = 0  # the outer lips bound the mouth region of the weighted loss
 
@@ -87,9 +93,8 @@ def heatmaps(points: torch.Tensor, grid: int, sigma: float) -> torch.Tensor:
     dx = torch.exp(-((axis[None, None, :] - points[..., 0:1]) ** 2) * inv)  # (B, N, grid)
     dy = torch.exp(-((axis[None, None, :] - points[..., 1:2]) ** 2) * inv)
     maps = []
-    for group in heatmap_groups():
-        index = torch.as_tensor(group, device=points.device)
-        bumps = dy[:, index, :, None] * dx[:, index, None, :]  # (B, n, grid, grid) separable Gaussian
+    for group in group_indices(points.device):
+        bumps = dy[:, group, :, None] * dx[:, group, None, :]  # (B, n, grid, grid) separable Gaussian
         maps.append(bumps.amax(1))
     return torch.stack(maps, 1)
 

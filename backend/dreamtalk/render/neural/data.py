@@ -109,9 +109,12 @@ class Prefetcher:
                 raise self.error
             try:
                 batch = self.queue.get(timeout=0.1)
-                return batch, time.perf_counter() - start
             except queue.Empty:
                 continue
+            if self.device.type == "cuda":  # copied on the loader's stream, used (and freed) on this one
+                for tensor in batch.values():
+                    tensor.record_stream(torch.cuda.current_stream(self.device))
+            return batch, time.perf_counter() - start
 
     def close(self) -> None:
         self.stop.set()

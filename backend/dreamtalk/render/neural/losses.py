@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...core.errors import InputError
-from .conditioning import MOUTH_GROUP, DrivingInputs, heatmap_groups, resize
+from .conditioning import MOUTH_GROUP, DrivingInputs, group_indices, resize
 
 
 def _gaussian_window(size: int = 11, sigma: float = 1.5, device=None, dtype=torch.float32) -> torch.Tensor:
@@ -65,7 +65,7 @@ def pyramid_l1(x: torch.Tensor, y: torch.Tensor, scales: int = 3) -> torch.Tenso
 def mouth_mask(points: torch.Tensor, side: int, margin: float = 0.3) -> torch.Tensor:
     """(B, 1, side, side) 1 inside the box around the outer lips (normalised landmarks), grown by
     `margin` x the mouth width, 0 outside."""
-    lips = points[:, list(heatmap_groups()[MOUTH_GROUP]), :2]
+    lips = points[:, group_indices(points.device)[MOUTH_GROUP], :2]
     lo, hi = lips.amin(1), lips.amax(1)  # (B, 2)
     grow = margin * (hi[:, :1] - lo[:, :1])
     lo, hi = lo - grow, hi + grow

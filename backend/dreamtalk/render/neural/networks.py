@@ -66,20 +66,19 @@ class DenseMotion(nn.Module):
                 rotation: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """-> deformation (B, D, H, W, 3) normalised source positions, occlusion (B, 1, H, W) in 0..1."""
         b, _, d, h, w = volume.shape
-        grid = identity_grid(d, h, w, volume.device, volume.dtype)
+        grid = identity_grid(d, h, w, volume.device)
         motions = keypoint_motions(grid, kp_source, kp_driving, rotation)  # (B, K+1, D, H, W, 3)
         count = motions.shape[1]
-        compressed = self.compress(volume)  # (B, c, D, H, W)
+        compressed = self.compress(volume).float()  # (B, c, D, H, W); sampling stays in float32 under autocast
         c = compressed.shape[1]
-        deformed = F.grid_sample(
-            compressed.repeat_interleave(count, 0), motions.reshape(b * count, d, h, w, 3).to(compressed.dtype),
-            align_corners=False, padding_mode="border").view(b, count, c, d, h, w)
+        deformed = F.grid_sample(compressed.repeat_interleave(count, 0), motions.reshape(b * count, d, h, w, 3),
+                                 align_corners=False, padding_mode="border").view(b, count, c, d, h, w)
         bumps = keypoint_gaussians(grid, kp_driving, self.cfg.keypoint_variance) \
             - keypoint_gaussians(grid, kp_source, self.cfg.keypoint_variance)  # (B, K, D, H, W)
-        bumps = torch.cat([torch.zeros_like(bumps[:, :1]), bumps], 1).unsqueeze(2).to(deformed.dtype)
+        bumps = torch.cat([torch.zeros_like(bumps[:, :1]), bumps], 1).unsqueeze(2)
         features = self.hourglass(torch.cat([deformed, bumps], 2).view(b, count * (c + 1), d, h, w))
         masks = torch.softmax(self.mask(features), 1)  # (B, K+1, D, H, W)
-        deformation = (masks.unsqueeze(-1) * motions.to(masks.dtype)).sum(1)
+        deformation = (masks.float().unsqueeze(-1) * motions).sum(1)
         occlusion = torch.sigmoid(self.occlusion(features.reshape(b, -1, h, w)))
         return deformation, occlusion
 
@@ -180,7 +179,7 @@ class NeuralGenerator(nn.Module):
         keypoints = list(KEYPOINTS)
         deformation, occlusion = self.motion(volume, inputs.source_points[:, keypoints],
                                              inputs.driving_points[:, keypoints], inputs.rotation)
-        warped_volume = F.grid_sample(volume, deformation.to(volume.dtype), align_corners=False, padding_mode="border")
+        warped_volume = F.grid_sample(volume.float(), deformation.float(), align_corners=False, padding_mode="border")
         maps = heatmaps(inputs.driving_points, self.cfg.grid_size, self.cfg.heatmap_sigma)
         core, alpha, features = self.decoder(warped_volume, occlusion, inputs.warped,
                                              spade_label(inputs.warped, maps, occlusion))
