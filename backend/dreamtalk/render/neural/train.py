@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,6 +261,23 @@ def _log(path: Path, state: RunState, recent: list[dict], val: float | None) -> 
         handle.write(json.dumps(record) + "\n")
 
 
+@dataclass
+class Run:
+    """Everything one training run's loop works with."""
+
+    models: Models
+    state: RunState
+    cfg: NeuralRendererConfig
+    tcfg: RendererTrainConfig
+    device: torch.device
+    ddp: Distributed
+    out: Path
+    sampler: PairSampler  # training pairs
+    held_out: PairSampler | None  # validation pairs (None: the data hold out no video)
+    val_rows: np.ndarray  # the fixed pairs of the validation loss and the sample grids
+    report: Report | None = None
+
+
 def train(data: str | Path | RendererData, out: str | Path, cfg: NeuralRendererConfig | None = None,
           tcfg: RendererTrainConfig | None = None, device: str = "cpu", resume: bool = True,
           vgg_weights: str | None = None, report: Report | None = None) -> tuple[NeuralGenerator, RunState]:
@@ -275,13 +293,12 @@ def train(data: str | Path | RendererData, out: str | Path, cfg: NeuralRendererC
                          f"prepare the data with --size {cfg.output_size}")
     torch.manual_seed(tcfg.seed)  # identical initial weights on every rank
     models = _build(cfg, tcfg, payload, dev, ddp, vgg_weights)
-    sampler, held_out, val_rows = _samplers(data, tcfg.seed, tcfg)
+    run = Run(models, state, cfg, tcfg, dev, ddp, out, *_samplers(data, tcfg.seed, tcfg), report)
     rng = np.random.default_rng([tcfg.seed, ddp.rank, state.step])
     gen = torch.Generator().manual_seed(tcfg.seed * 1_000_003 + ddp.rank * 7919 + state.step)
-    files = run_files(out)
-    loader = Prefetcher(lambda: sampler.batch(rng, tcfg.batch), dev, tcfg.prefetch)
+    loader = Prefetcher(lambda: run.sampler.batch(rng, tcfg.batch), dev, tcfg.prefetch)
     try:
-        _loop(models, loader, state, cfg, tcfg, gen, ddp, out, files, sampler, held_out, val_rows, dev, report)
+        _loop(run, loader, gen)
     finally:
         loader.close()
     if ddp.world > 1:
@@ -289,38 +306,44 @@ def train(data: str | Path | RendererData, out: str | Path, cfg: NeuralRendererC
     return models.generator.eval(), state
 
 
-def _loop(models: Models, loader: Prefetcher, state: RunState, cfg, tcfg, gen, ddp, out, files, sampler,
-          held_out, val_rows, dev, report) -> None:
-    import time
-
+def _loop(run: Run, loader: Prefetcher, gen: torch.Generator) -> None:
+    """Steps until the run's last; the main process reports, validates, logs, draws samples and saves."""
+    state, tcfg, cfg = run.state, run.tcfg, run.cfg
     recent: list[dict] = []
     while state.step < tcfg.steps:
         start = time.perf_counter()
         batch, waited = loader.next()
         gan_on = tcfg.gan_weight > 0 and state.step >= tcfg.gan_start
-        terms, image, maps = generator_step(models, batch, cfg, tcfg, gan_on, gen)
+        terms, image, maps = generator_step(run.models, batch, cfg, tcfg, gan_on, gen)
         if gan_on:
             full = resize(batch["target"].permute(0, 3, 1, 2).float() / 255.0, cfg.output_size)
-            terms["disc"] = discriminator_step(models, image, full, maps, tcfg)
+            terms["disc"] = discriminator_step(run.models, image, full, maps, tcfg)
         names = list(terms)
         values = torch.stack([terms[k].detach().float() for k in names]).tolist()  # one device sync per step
         recent.append(dict(zip(names, values)) | {"total": sum(v for k, v in zip(names, values) if k != "disc")})
         state.step += 1
         state.data_wait += waited
         state.step_time += time.perf_counter() - start
-        if not ddp.main:
-            continue
-        if report is not None:
-            report(state.step, tcfg.steps, recent[-1])
-        checkpoint_now = state.step % tcfg.save_every == 0 or state.step == tcfg.steps
-        val = None
-        if checkpoint_now and held_out is not None:
-            val = validation_loss(models.generator, held_out, val_rows, tcfg, dev)
-        if state.step % tcfg.log_every == 0 or checkpoint_now:
-            _log(files["log"], state, recent, val)
-            recent = []
-        if state.step % tcfg.sample_every == 0 or state.step == tcfg.steps:
-            write_samples(files["samples"] / f"step_{state.step:07d}.png", models.generator, held_out or sampler,
-                          val_rows[:4], dev, tcfg)
-        if checkpoint_now:
-            _save(out, models, state, tcfg, val)
+        if run.ddp.main:
+            if run.report is not None:
+                run.report(state.step, tcfg.steps, recent[-1])
+            if _bookkeeping(run, recent):
+                recent = []
+
+
+def _bookkeeping(run: Run, recent: list[dict]) -> bool:
+    """Validation, log line, sample grid and checkpoints when their step comes; True when it logged."""
+    state, tcfg, files = run.state, run.tcfg, run_files(run.out)
+    checkpoint_now = state.step % tcfg.save_every == 0 or state.step == tcfg.steps
+    val = None
+    if checkpoint_now and run.held_out is not None:
+        val = validation_loss(run.models.generator, run.held_out, run.val_rows, tcfg, run.device)
+    logged = state.step % tcfg.log_every == 0 or checkpoint_now
+    if logged:
+        _log(files["log"], state, recent, val)
+    if state.step % tcfg.sample_every == 0 or state.step == tcfg.steps:
+        write_samples(files["samples"] / f"step_{state.step:07d}.png", run.models.generator,
+                      run.held_out or run.sampler, run.val_rows[:4], run.device, tcfg)
+    if checkpoint_now:
+        _save(run.out, run.models, state, tcfg, val)
+    return logged
