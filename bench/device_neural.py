@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from dreamtalk.learning.distributed import Distributed
-from dreamtalk.render.neural.conditioning import DrivingInputs
+from dreamtalk.render.neural.conditioning import DrivingInputs, to_images
 from dreamtalk.render.neural.config import NeuralRendererConfig, RendererTrainConfig
 from dreamtalk.render.neural.data import PairSampler, Prefetcher, to_tensors
 from dreamtalk.render.neural.networks import NeuralGenerator
@@ -82,7 +82,7 @@ def bench_training(cfg: NeuralRendererConfig, tcfg: RendererTrainConfig, data: R
             start = time.perf_counter()
             batch, waited = loader.next()
             terms, image, maps = generator_step(models, batch, cfg, tcfg, True, gen)
-            target = batch["target"].permute(0, 3, 1, 2).float() / 255.0
+            target = to_images(batch["target"])
             terms["disc"] = discriminator_step(models, image, target, maps, tcfg)
             torch.stack([v.detach().float() for v in terms.values()]).tolist()  # the loop's one sync per step
             _sync(device)

@@ -131,6 +131,12 @@ def keypoint_gaussians(grid: torch.Tensor, points: torch.Tensor, variance: float
     return torch.exp(-0.5 * d2 / variance)
 
 
+def to_images(pixels: torch.Tensor) -> torch.Tensor:
+    """(B, H, W, 3) uint8 -> (B, 3, H, W) float 0..1, contiguous (a permuted view would make every
+    convolution run channels-last, and much slower with group norm on the CPU)."""
+    return pixels.permute(0, 3, 1, 2).float().div_(255.0).contiguous()
+
+
 def resize(images: torch.Tensor, side: int) -> torch.Tensor:
     """Area down-sampling / bilinear up-sampling of (B, C, H, W) to side x side."""
     if images.shape[-1] == side:
@@ -145,13 +151,10 @@ def inputs_from_arrays(arrays: dict[str, torch.Tensor], core: int, output: int) 
     arrays: source, warped (B, S, S, 3) uint8; source_points, driving_points (B, 478, 3) pixels of S;
     rotation (B, 3, 3).
     """
-    def image(name: str) -> torch.Tensor:
-        return arrays[name].permute(0, 3, 1, 2).float().div_(255.0)
-
     side = arrays["source"].shape[1]
-    warped = image("warped")
+    warped = to_images(arrays["warped"])
     return DrivingInputs(
-        source=resize(image("source"), core),
+        source=resize(to_images(arrays["source"]), core),
         warped=resize(warped, core),
         warped_full=resize(warped, output),
         source_points=normalise(arrays["source_points"].float(), side),

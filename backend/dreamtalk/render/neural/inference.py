@@ -22,7 +22,7 @@ from ..analysis import Portrait, frame_box
 from ..config import DEFAULT_CONFIG, RenderConfig
 from ..renderer import GeometricRenderer
 from .checkpoint import load_generator
-from .conditioning import DrivingInputs, normalise, resize
+from .conditioning import DrivingInputs, normalise, resize, to_images
 from .driving import driven_landmarks
 from .settings import checkpoint_path
 
@@ -110,7 +110,7 @@ class NeuralRenderer:
         self.geometric = GeometricRenderer(portrait, config)
         self.crop = NetworkCrop(portrait, self.cfg.output_size, config)
         source = torch.from_numpy(np.ascontiguousarray(self.crop.cut(portrait.image)))[None].to(self.device)
-        self.source = resize(source.permute(0, 3, 1, 2).float() / 255.0, self.cfg.size)  # (1, 3, S, S)
+        self.source = resize(to_images(source), self.cfg.size)  # (1, 3, S, S)
         side = self.cfg.output_size
         self.source_points = normalise(torch.from_numpy(self.crop.points(portrait.landmarks)).float(), side)
         self.camera = self.geometric.motion.to_camera.rotation  # rig -> camera rotation of the portrait
@@ -137,7 +137,7 @@ class NeuralRenderer:
         """The network over part-1 results; returns the final frames."""
         side, count = self.cfg.output_size, len(parts)
         crops = np.stack([self.crop.cut(frame) for frame, _, _ in parts])
-        warped = torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        warped = to_images(torch.from_numpy(crops).to(self.device))
         points = torch.from_numpy(np.stack([p for _, p, _ in parts])).float()
         inputs = DrivingInputs(
             source=self.source.expand(count, -1, -1, -1), warped=resize(warped, self.cfg.size), warped_full=warped,

@@ -28,7 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ...core.errors import InputError
 from ...learning.distributed import Distributed, setup_distributed
 from . import checkpoint
-from .conditioning import heatmaps, inputs_from_arrays, resize
+from .conditioning import heatmaps, inputs_from_arrays, resize, to_images
 from .config import NeuralRendererConfig, RendererTrainConfig, config_to_dict
 from .data import PairSampler, Prefetcher, to_tensors
 from .discriminator import MultiScaleDiscriminator
@@ -82,7 +82,7 @@ def generator_step(models: Models, batch: dict[str, torch.Tensor], cfg: NeuralRe
                    tcfg: RendererTrainConfig, gan_on: bool, gen: torch.Generator) -> tuple[dict, torch.Tensor, torch.Tensor]:
     """One generator update; returns the weighted terms, the output (detached) and the driving heatmaps."""
     inputs = inputs_from_arrays(batch, cfg.size, cfg.output_size)
-    target = batch["target"].permute(0, 3, 1, 2).float().div_(255.0)
+    target = to_images(batch["target"])
     size = len(target)
     forward = random_similarity(size, gen).to(target.device) if tcfg.equivariance_weight > 0 else None
     if forward is not None:  # one forward of 2B frames: DDP wants one forward per backward
@@ -151,7 +151,7 @@ def validation_loss(generator: NeuralGenerator, sampler: PairSampler, rows: np.n
         inputs = inputs_from_arrays(batch, cfg.size, cfg.output_size)
         with _autocast(device, tcfg):
             image = generator(inputs)["image"].float()
-        target = resize(batch["target"].permute(0, 3, 1, 2).float() / 255.0, cfg.output_size)
+        target = resize(to_images(batch["target"]), cfg.output_size)
         terms = reconstruction(image, target, inputs.driving_points, tcfg)
         totals.append(float(sum(terms.values())) * len(image))
     generator.train(was_training)
@@ -175,8 +175,8 @@ def write_samples(path: Path, generator: NeuralGenerator, sampler: PairSampler, 
         image = generator(inputs_from_arrays(batch, cfg.size, cfg.output_size))["image"].float()
     generator.train(was_training)
     side = cfg.output_size
-    columns = [resize(batch[k].permute(0, 3, 1, 2).float() / 255.0, side) for k in ("source", "warped")]
-    columns += [image, resize(batch["target"].permute(0, 3, 1, 2).float() / 255.0, side)]
+    columns = [resize(to_images(batch[k]), side) for k in ("source", "warped")]
+    columns += [image, resize(to_images(batch["target"]), side)]
     grid = torch.cat([torch.cat(list(c), 1) for c in columns], 2)  # (3, rows * side, 4 * side)
     pixels = (grid.clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).cpu().numpy()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -316,7 +316,7 @@ def _loop(run: Run, loader: Prefetcher, gen: torch.Generator) -> None:
         gan_on = tcfg.gan_weight > 0 and state.step >= tcfg.gan_start
         terms, image, maps = generator_step(run.models, batch, cfg, tcfg, gan_on, gen)
         if gan_on:
-            full = resize(batch["target"].permute(0, 3, 1, 2).float() / 255.0, cfg.output_size)
+            full = resize(to_images(batch["target"]), cfg.output_size)
             terms["disc"] = discriminator_step(run.models, image, full, maps, tcfg)
         names = list(terms)
         values = torch.stack([terms[k].detach().float() for k in names]).tolist()  # one device sync per step
