@@ -122,10 +122,20 @@ def random_similarity(batch: int, generator: torch.Generator, degrees: float = 5
     return torch.cat([a, t[:, :, None]], 2)
 
 
+def _det_2x2(a: torch.Tensor) -> torch.Tensor:
+    return a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0]
+
+
+def _inverse_2x2(a: torch.Tensor) -> torch.Tensor:
+    """Closed form (torch.linalg.inv checks its result on the host: a GPU sync every step)."""
+    adjugate = torch.stack([torch.stack([a[:, 1, 1], -a[:, 0, 1]], 1), torch.stack([-a[:, 1, 0], a[:, 0, 0]], 1)], 1)
+    return adjugate / _det_2x2(a).view(-1, 1, 1)
+
+
 def warp_images(images: torch.Tensor, forward: torch.Tensor) -> torch.Tensor:
     """Images moved by the forward maps (B, 2, 3): out(T p) = in(p); zeros where nothing maps."""
     a, t = forward[:, :, :2], forward[:, :, 2:]
-    inverse = torch.linalg.inv(a)
+    inverse = _inverse_2x2(a)
     theta = torch.cat([inverse, -inverse @ t], 2).to(images.dtype)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, align_corners=False, padding_mode="zeros")
@@ -135,7 +145,7 @@ def transform_driving(inputs: DrivingInputs, forward: torch.Tensor) -> DrivingIn
     """The driving side (part 1's frame, driving landmarks, rotation) moved by the similarity; the
     source stays. An in-plane turn by angle a turns the head rotation by Rz(a)."""
     a, t = forward[:, :, :2].to(inputs.driving_points.dtype), forward[:, :, 2].to(inputs.driving_points.dtype)
-    scale = torch.sqrt(torch.det(a)).view(-1, 1, 1)
+    scale = torch.sqrt(_det_2x2(a)).view(-1, 1, 1)
     points = inputs.driving_points
     xy = points[..., :2] @ a.transpose(1, 2) + t[:, None, :]
     rz = torch.zeros_like(inputs.rotation)
