@@ -15,7 +15,7 @@ BACKEND = Path(__file__).resolve().parent.parent / "backend" / "dreamtalk"
 # demo <- cli. Same-layer packages may import each other, but never in a circle (sibling_cycles).
 LAYERS: dict[str, int] = {
     "__init__": 0, "core": 0, "progress_bar": 0,
-    "rig": 1, "align": 1, "features": 1,
+    "rig": 1, "align": 1, "features": 1, "learning": 1,
     "procedural": 2, "corpus": 2, "models": 2,
     "engines": 3, "render": 3,
     "server": 4, "evaluation": 4, "demo": 4,

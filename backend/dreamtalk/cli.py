@@ -22,7 +22,8 @@ from .core.request import DEFAULT_ENGINE, EMOTIONS
 
 # Modules that add their own subcommands through `add_subcommands(subparsers)`; each subparser sets
 # `func=callable(args) -> int`. Listed here so that `dreamtalk --help` shows every command.
-SUBCOMMAND_MODULES: list[str] = ["dreamtalk.server.cli", "dreamtalk.corpus.cli", "dreamtalk.evaluation.cli", "dreamtalk.models.cli"]
+SUBCOMMAND_MODULES: list[str] = ["dreamtalk.server.cli", "dreamtalk.corpus.cli", "dreamtalk.evaluation.cli", "dreamtalk.models.cli",
+                                  "dreamtalk.render.neural.cli"]  # after models.cli: adds `train renderer`
 
 
 class Terminated(BaseException):
@@ -70,7 +71,11 @@ def _add_render(sub) -> None:
     framing.add_argument("--full", dest="framing", action="store_const", const="full", help="keep the whole picture")
     p.add_argument("--face", choices=("single", "largest"), default="single",
                    help="with several faces: refuse (single, default) or animate the largest")
-    p.add_argument("--renderer", default="geometric", help="renderer (default geometric: CPU, no trained weights)")
+    p.add_argument("--renderer",
+                   help="geometric (CPU, no trained weights) or neural (a trained --checkpoint); default: neural "
+                        "when a checkpoint is given (--checkpoint or $DREAMTALK_RENDERER_CHECKPOINT), else geometric")
+    p.add_argument("--checkpoint", help="trained neural renderer (dreamtalk train renderer); no weights ship")
+    p.add_argument("--device", default="auto", help="neural renderer: auto (CUDA when there is a GPU), cpu or cuda")
     _add_generation_options(p)
     p.set_defaults(func=cmd_render, framing="crop")
 

@@ -17,7 +17,6 @@ its own files before it starts.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,49 +25,8 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import InputError
-from ..core.formats import atomic_write
-from .checkpoint_io import Checkpointed
-
-
-@dataclass(frozen=True)
-class RunFiles:
-    """The files of the run whose resumable checkpoint is `out`."""
-
-    out: Path
-
-    @property
-    def best(self) -> Path:
-        return self.out.with_name(f"{self.out.stem}.best{self.out.suffix}")
-
-    @property
-    def log(self) -> Path:
-        return self.out.with_name(self.out.name + ".log.jsonl")
-
-    def remove_stale_parts(self) -> list[Path]:
-        """Delete the temp files an interrupted atomic write of this run's files left behind."""
-        stale = [path for target in (self.out, self.best, self.log)
-                 for path in target.parent.glob(f".{target.name}.*.part")]
-        for path in stale:
-            path.unlink(missing_ok=True)
-        return stale
-
-    def restart_log(self, step: int) -> None:
-        """Keep only the log records up to `step` (the checkpoint a run resumes from; 0: a fresh run)."""
-        if not self.log.is_file():
-            return
-        kept = [line for line in self.log.read_text(encoding="utf-8").splitlines() if _step_of(line) <= step]
-        atomic_write(self.log, lambda handle: handle.write("".join(f"{line}\n" for line in kept).encode()))
-
-    def append(self, record: dict) -> None:
-        with open(self.log, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-
-
-def _step_of(line: str) -> float:
-    try:
-        return float(json.loads(line)["step"])
-    except (ValueError, KeyError, TypeError):
-        return float("inf")  # an unreadable line (a write cut short) is dropped
+from ..learning.checkpoint_io import Checkpointed
+from ..learning.runs import RunFiles
 
 
 @dataclass

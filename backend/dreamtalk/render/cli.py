@@ -53,7 +53,9 @@ def _render_on_server(args: argparse.Namespace, job, config: RenderConfig, outpu
     from ..core.formats import atomic_write
     from ..core.request import RenderRequest
 
-    options = {"renderer": job.renderer, "framing": config.framing, "size": config.size, "face": config.face}
+    options = {"framing": config.framing, "size": config.size, "face": config.face}
+    if job.renderer:
+        options["renderer"] = job.renderer
     request = RenderRequest(portrait_bytes(args.portrait), job.curves, job.audio, job.sample_rate, options)
     with Client(args.server) as client:
         video = client.render(request, on_progress=bar)
@@ -77,19 +79,37 @@ def portrait_bytes(path: str) -> bytes:
     return buffer.getvalue()
 
 
+def _chosen_renderer(name: str | None, config: RenderConfig) -> str:
+    """The renderer asked for, or the default for the configuration; a neural renderer's checkpoint and
+    device are checked now, before any analysis or generation."""
+    from .neural.settings import checkpoint_path, default_renderer
+
+    name = name or default_renderer(config)
+    if name == "neural":
+        from .neural.checkpoint import read
+        from .neural.inference import pick_device
+
+        read(checkpoint_path(config))
+        pick_device(config.device)
+    return name
+
+
 def run_render(args: argparse.Namespace, make_request: Callable, run_generation: Callable) -> int:
     from ..progress_bar import ProgressBar
     from .analysis import analyse, load_image
     from .pipeline import RenderInput, available, render_file
 
     output = check_output(args.output)
-    if args.renderer not in available():
-        raise InputError(f"unknown renderer {args.renderer!r}; available: {', '.join(available())}")
     if args.size % 2:
         raise InputError(f"--size must be even (H.264), got {args.size}")
     if args.server and args.frames:
         raise InputError("--frames writes frames rendered here; leave it out with --server")
-    config = RenderConfig(framing=args.framing, size=args.size, face=args.face)
+    config = RenderConfig(framing=args.framing, size=args.size, face=args.face, checkpoint=args.checkpoint,
+                          device=args.device)
+    if not args.server:  # with --server the backend picks and checks its renderer
+        args.renderer = _chosen_renderer(args.renderer, config)
+        if args.renderer not in available():
+            raise InputError(f"unknown renderer {args.renderer!r}; available: {', '.join(available())}")
     portrait = analyse(load_image(args.portrait), config)  # a bad photo fails here, before any work
     bar = ProgressBar()
     try:
@@ -103,7 +123,8 @@ def run_render(args: argparse.Namespace, make_request: Callable, run_generation:
         bar.close()
     height, width = portrait.image.shape[:2]
     where = f"on {args.server}" if args.server else "here"
-    print(f"wrote {output} ({count} frames at {curves.fps:g} fps, {width}x{height}, renderer {args.renderer}, {where})")
+    renderer = f"renderer {args.renderer}" if args.renderer else "the backend's default renderer"
+    print(f"wrote {output} ({count} frames at {curves.fps:g} fps, {width}x{height}, {renderer}, {where})")
     if args.frames:
         print(f"wrote {count} PNG frames into {args.frames}")
     return 0

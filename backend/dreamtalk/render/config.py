@@ -34,6 +34,9 @@ class RenderConfig:
     crf: int = 18  # H.264 constant rate factor (lower = better, bigger)
     preset: Literal["ultrafast", "veryfast", "faster", "fast", "medium", "slow"] = "veryfast"  # x264 speed
     audio_bitrate: int = 128_000  # AAC bits per second
+    # neural renderer (part 2, render/neural/)
+    checkpoint: str | None = None  # its trained weights (None: $DREAMTALK_RENDERER_CHECKPOINT)
+    device: str = "auto"  # where it runs: auto (CUDA when torch sees a GPU), cpu, cuda or cuda:N
 
     def __post_init__(self) -> None:
         if not 64 <= self.size <= 4096:

@@ -27,6 +27,7 @@ Progress = Callable[[str, float], None]
 
 _RENDERERS: dict[str, str | type] = {
     "geometric": "dreamtalk.render.renderer:GeometricRenderer",
+    "neural": "dreamtalk.render.neural.inference:NeuralRenderer",  # needs a trained checkpoint (render/neural)
 }
 DEFAULT_RENDERER = "geometric"
 

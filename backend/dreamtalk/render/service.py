@@ -1,7 +1,9 @@
 """What the backend service needs of the renderer: quick checks on the I/O thread, the render on a worker.
 
 A `render` request's `options` (JSON) may name `renderer`, `framing` ("crop" | "full"), `size` (even,
-64..4096) and `face` ("single" | "largest"); anything else is refused, never guessed.
+64..4096) and `face` ("single" | "largest"); anything else is refused, never guessed. Without a
+`renderer` the server uses the neural renderer when it has a checkpoint ($DREAMTALK_RENDERER_CHECKPOINT),
+else the geometric one. No option names a file: a checkpoint is the server's own configuration.
 """
 
 from __future__ import annotations
@@ -12,11 +14,18 @@ from ..core.errors import InputError
 from ..core.progress import Progress
 from ..core.request import RenderRequest
 from .config import RenderConfig
+from .neural.settings import checkpoint_path, configured_checkpoint, default_renderer
 from .pipeline import DEFAULT_RENDERER, RenderInput, available, check_durations, render_bytes
 
-__all__ = ["DEFAULT_RENDERER", "available", "check_options", "check_seconds", "image_pixels", "render_request"]
+__all__ = ["DEFAULT_RENDERER", "usable", "check_options", "check_seconds", "image_pixels", "render_request"]
 
 OPTIONS = ("renderer", "framing", "size", "face")
+
+
+def usable() -> list[str]:
+    """The renderers this server can run now (what `hello.renderers` lists): the neural one only with a
+    checkpoint configured."""
+    return [name for name in available() if name != "neural" or configured_checkpoint(RenderConfig())]
 
 
 def image_pixels(portrait: bytes) -> int:
@@ -36,9 +45,11 @@ def config_from_options(options: dict) -> tuple[str, RenderConfig]:
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise InputError(f"unknown render options {', '.join(map(repr, unknown))}; known: {', '.join(OPTIONS)}")
-    renderer = options.get("renderer", DEFAULT_RENDERER)
-    if renderer not in available():
-        raise InputError(f"unknown renderer {str(renderer)[:40]!r}; available: {', '.join(available())}")
+    renderer = options.get("renderer") or default_renderer(RenderConfig())  # neural when the server has a checkpoint
+    if renderer not in usable():
+        if renderer == "neural":
+            checkpoint_path(RenderConfig())  # says why: no checkpoint configured, or the file is missing
+        raise InputError(f"unknown renderer {str(renderer)[:40]!r}; available: {', '.join(usable())}")
     framing, face, size = options.get("framing", "crop"), options.get("face", "single"), options.get("size", 512)
     if framing not in ("crop", "full") or face not in ("single", "largest"):
         raise InputError("render options: framing must be 'crop' or 'full', face 'single' or 'largest'")

@@ -7,7 +7,7 @@ Files are written atomically: a failed or interrupted render leaves no partial m
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -156,3 +156,22 @@ def _decode(container, max_frames: int | None) -> DecodedVideo:
         audio, rate = np.concatenate(chunks).astype(np.float32), stream.codec_context.sample_rate
     fps = float(video.average_rate) if video.average_rate else 0.0
     return DecodedVideo(np.stack(frames), fps, audio, rate, min(starts) if starts else 0.0, audio_start)
+
+
+def iter_frames(path: str | os.PathLike) -> Iterator[tuple[np.ndarray, float, int]]:
+    """Decode a video file frame by frame (for footage too long to hold in memory, e.g. training data):
+    yields (RGB uint8 frame, the stream's frame rate, its frame count or 0 when the container does not say)."""
+    import av
+
+    if not Path(path).is_file():
+        raise InputError(f"video {path} does not exist")
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError(f"{path} has no video stream")
+            stream = container.streams.video[0]
+            fps, count = float(stream.average_rate or 0.0), int(stream.frames or 0)
+            for frame in container.decode(stream):
+                yield frame.to_ndarray(format="rgb24"), fps, count
+    except av.FFmpegError as error:
+        raise InputError(f"cannot read video {Path(path).name}: {error}") from None

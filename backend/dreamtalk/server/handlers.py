@@ -64,7 +64,7 @@ class Handlers:
         config = self.config
         self.send(envelope, message.reply("hello", {
             "protocol": PROTOCOL_VERSION, "version": __version__,
-            "engines": engines.available(), "presets": list(EMOTIONS), "renderers": render.available(),
+            "engines": engines.available(), "presets": list(EMOTIONS), "renderers": render.usable(),
             "device": self.device, "mode": config.mode, "workers": config.workers,
             "limits": {
                 "max_audio_seconds": config.max_audio_seconds, "max_message_bytes": config.max_message_bytes,

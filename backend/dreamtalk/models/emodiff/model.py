@@ -2,7 +2,7 @@
 sampler settings it was tuned with (config travels with the model, as in diffusers), with
 self-describing checkpoints (nanoGPT / diffusers style: config, stats as arrays, ARKit order,
 audio-feature type, format version; only tensors and plain data, so `weights_only=True` loads it;
-`models.checkpoint_io.Checkpointed` reads and writes them). Checkpoints written before the sampler
+`learning.checkpoint_io.Checkpointed` reads and writes them). Checkpoints written before the sampler
 settings were stored load with `SamplerConfig()`'s defaults, which are the settings they were tuned with."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ...core.arkit import HEAD_POSE_NAMES
-from ..checkpoint_io import Checkpointed
+from ...learning.checkpoint_io import Checkpointed
 from ..pose import denormalize, normalize
 from .config import (
     FORMAT_VERSION,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from ...features import default_tag
+from ...learning.distributed import setup_distributed
 from ..pose import statistics
 from ..training import start_run, train_loop
 from .config import DenoiserConfig, DiffusionConfig, SamplerConfig, TrainConfig
@@ -26,26 +26,6 @@ from .data import Clip, WindowSampler, builtin_presets, emotion_presets
 from .denoiser import Conditions, Denoiser
 from .model import EmoDiff
 from .scheduler import Scheduler
-
-
-@dataclass
-class Distributed:
-    rank: int = 0  # this process
-    world: int = 1  # processes in all
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed(device: torch.device) -> Distributed:
-    """Join the process group torchrun describes (WORLD_SIZE/RANK env vars); single process otherwise."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return Distributed()
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Distributed(dist.get_rank(), dist.get_world_size())
 
 
 def drop_conditions(batch: dict[str, torch.Tensor], cfg: DiffusionConfig, gen: torch.Generator) -> Conditions:

@@ -1,7 +1,7 @@
 """`LipModel`: the refiner network + normalisation statistics + audio front end, with
 self-describing checkpoints (config, statistics, ARKit order and the refined group, front-end tag,
 format version; tensors and plain data only, so `weights_only=True` loads them;
-`models.checkpoint_io.Checkpointed` reads and writes them)."""
+`learning.checkpoint_io.Checkpointed` reads and writes them)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 
 from ...core.arkit import MOUTH, indices
 from ...core.errors import InputError
-from ..checkpoint_io import Checkpointed
+from ...learning.checkpoint_io import Checkpointed
 from ..pose import normalize
 from .config import FORMAT_VERSION, LipRefinerConfig
 from .network import LipRefiner
