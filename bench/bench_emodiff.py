@@ -15,24 +15,25 @@ import time
 
 import torch
 
+from dreamtalk.corpus.synthetic import buzz_utterance
+from dreamtalk.engines.installed import emodiff_checkpoint
+from dreamtalk.features import FALLBACK, by_tag, get_frontend
 from dreamtalk.models.emodiff.config import DenoiserConfig, DiffusionConfig, SamplerConfig
 from dreamtalk.models.emodiff.denoiser import Denoiser
-from dreamtalk.models.emodiff.engine import checkpoint_path
-from dreamtalk.models.emodiff.features import DEFAULT_FRONT_END, front_end
 from dreamtalk.models.emodiff.generate import generate
-from dreamtalk.models.emodiff.model import EmoDiff, load
-from dreamtalk.models.emodiff.smoke import buzz_utterance
+from dreamtalk.models.emodiff.model import EmoDiff
 
 
 def model_for(checkpoint: str | None) -> EmoDiff:
     import numpy as np
 
     if checkpoint:
-        return load(checkpoint)
-    if checkpoint_path().is_file():  # the shipped (or $DREAMTALK_EMODIFF_CHECKPOINT) model
-        return load(checkpoint_path())
-    cfg = DenoiserConfig(audio_dim=front_end(DEFAULT_FRONT_END).dim)
-    return EmoDiff(Denoiser(cfg).eval(), DiffusionConfig(), np.zeros(55, np.float32), np.ones(55, np.float32))
+        return EmoDiff.load(checkpoint)
+    if emodiff_checkpoint().is_file():  # the shipped (or $DREAMTALK_EMODIFF_CHECKPOINT) model
+        return EmoDiff.load(emodiff_checkpoint())
+    fe = get_frontend(FALLBACK)
+    cfg = DenoiserConfig(audio_dim=fe.dim)
+    return EmoDiff(Denoiser(cfg).eval(), DiffusionConfig(), np.zeros(55, np.float32), np.ones(55, np.float32), fe.tag)
 
 
 def timed(fn) -> tuple[float, object]:
@@ -57,7 +58,7 @@ def main() -> None:
     audio, rate, _ = buzz_utterance(words, seed=1)
     audio = audio[: int(args.seconds * rate)]
     frames = int(round(len(audio) / rate * model.cfg.fps))
-    fe = front_end(model.front_end)
+    fe = by_tag(model.front_end)
     default = SamplerConfig()
     generate(model, fe(audio[:rate * 2], rate, model.cfg.fps, 50), default)  # warm-up
     t_feat, feats = timed(lambda: fe(audio, rate, model.cfg.fps, frames))

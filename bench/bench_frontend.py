@@ -146,12 +146,10 @@ def relabelled(folder: Path) -> dict:
     """Copies of the shipped checkpoints that name `whisper-base-2` (timing only), as env overrides."""
     import torch
 
-    from dreamtalk.models.emodiff.engine import checkpoint_path
-    from dreamtalk.models.lip.engine import DEFAULT_CHECKPOINT as LIP
+    from dreamtalk.engines.installed import EMODIFF_ENV, LIP_ENV, LIP_SHIPPED, emodiff_checkpoint
 
     env = {}
-    for source, name, var in ((checkpoint_path(), "emodiff.pt", "DREAMTALK_EMODIFF_CHECKPOINT"),
-                              (LIP, "lip.pt", "DREAMTALK_LIP_CHECKPOINT")):
+    for source, name, var in ((emodiff_checkpoint(), "emodiff.pt", EMODIFF_ENV), (LIP_SHIPPED, "lip.pt", LIP_ENV)):
         payload = torch.load(source, map_location="cpu", weights_only=True)
         payload["audio_front_end"] = "whisper-base-2"
         torch.save(payload, folder / name)

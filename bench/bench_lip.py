@@ -18,29 +18,29 @@ import time
 import numpy as np
 import torch
 
+from dreamtalk.corpus.synthetic import buzz_utterance
+from dreamtalk.engines.installed import emodiff_checkpoint, installed_refiner
+from dreamtalk.features import FALLBACK, get_frontend
+from dreamtalk.features import by_tag as front_end
 from dreamtalk.models.emodiff.conditions import StyleKey
 from dreamtalk.models.emodiff.config import DenoiserConfig, DiffusionConfig, SamplerConfig
 from dreamtalk.models.emodiff.denoiser import Denoiser
-from dreamtalk.models.emodiff.engine import checkpoint_path
-from dreamtalk.models.emodiff.features import front_end
 from dreamtalk.models.emodiff.generate import generate, neutral_style
-from dreamtalk.models.emodiff.model import EmoDiff, load
-from dreamtalk.models.emodiff.smoke import buzz_utterance
+from dreamtalk.models.emodiff.model import EmoDiff
 from dreamtalk.models.lip.config import LipRefinerConfig
-from dreamtalk.models.lip.engine import installed_refiner
 from dreamtalk.models.lip.model import LipModel
 from dreamtalk.models.lip.network import LipRefiner
 from dreamtalk.models.lip.refine import refine
 
-FALLBACK_FRONT_END = "logmel-1"
+FALLBACK_FRONT_END = get_frontend(FALLBACK).tag  # untrained models: the fast front end
 
 
 def models() -> tuple[EmoDiff, LipModel, str]:
     """The installed models, else fresh ones of the default architectures."""
-    path = checkpoint_path()
+    path = emodiff_checkpoint()
     lip = installed_refiner()
     if path.is_file() and lip is not None:
-        return load(path), lip, "installed checkpoints"
+        return EmoDiff.load(path), lip, "installed checkpoints"
     dim = front_end(FALLBACK_FRONT_END).dim
     zeros, ones = np.zeros(55, np.float32), np.ones(55, np.float32)
     emodiff = EmoDiff(Denoiser(DenoiserConfig(audio_dim=dim)).eval(), DiffusionConfig(), zeros, ones,

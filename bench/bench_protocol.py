@@ -98,7 +98,7 @@ def measure_curve(audio_seconds: float, repeats: int) -> float:
 def measure(audio_seconds: float, repeats: int) -> dict[str, float]:
     request = GenerateRequest(np.zeros(int(audio_seconds * RATE), np.float32), RATE, engine="replay", fps=FPS)
     request_frames = encode(request_to_message(request))
-    result_frames = encode(result_message("job", [CURVES]))
+    result_frames = encode(result_message({"msg_id": "job"}, [CURVES]))
 
     def codec() -> None:
         request_from_message(decode(request_frames))

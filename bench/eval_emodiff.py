@@ -16,16 +16,17 @@ import torch
 
 from dreamtalk.core.curves import Curves
 from dreamtalk.corpus.store import Corpus, phones_of
+from dreamtalk.engines.styles import emotion_style
+from dreamtalk.evaluation import emodiff_metrics as metrics
 from dreamtalk.evaluation.harness import contrast
 from dreamtalk.evaluation.lipsync import best_lag, closure_rate, lip_gap, open_vs_bilabial_auc
-from dreamtalk.models.emodiff import metrics
+from dreamtalk.features import by_tag as front_end
 from dreamtalk.models.emodiff.conditions import StyleKey
 from dreamtalk.models.emodiff.config import SamplerConfig
-from dreamtalk.models.emodiff.engine import curves_to_x, emotion_style
-from dreamtalk.models.emodiff.features import front_end
 from dreamtalk.models.emodiff.generate import generate
-from dreamtalk.models.emodiff.long import window_starts
-from dreamtalk.models.emodiff.model import load
+from dreamtalk.models.emodiff.model import EmoDiff
+from dreamtalk.models.pose import curves_to_x
+from dreamtalk.models.windows import window_starts
 
 RATE = 16000
 
@@ -124,7 +125,7 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    model = load(args.checkpoint)
+    model = EmoDiff.load(args.checkpoint)
     corpus = Corpus(args.corpus)
     records = corpus.select(args.split)
     picked = [records[i] for i in np.linspace(0, len(records) - 1, args.utterances).round().astype(int)]

@@ -28,10 +28,10 @@ from dreamtalk.features import get_frontend, whisper
 
 
 def models_on_exact_features(out: Path, sets: tuple[str, ...] | None) -> None:
+    from dreamtalk.engines import feature_cache
     from dreamtalk.evaluation import protocol, report
-    from dreamtalk.models.emodiff import engine
 
-    engine.front_end = lambda tag: get_frontend("whisper", whisper.VERSION_EXACT)  # the shipped models, new features
+    feature_cache.by_tag = lambda tag: get_frontend("whisper", whisper.VERSION_EXACT)  # the shipped models, new features
     cfg = protocol.ValidationConfig(engines=("emodiff", "emodiff-norefine"), **({"sets": sets} if sets else {}))
     results = protocol.run(cfg)
     md, _ = report.write_validation(results, out)

@@ -41,4 +41,5 @@ Curves = curves.Curves
 DreamTalkError = errors.DreamTalkError
 InputError = errors.InputError
 GenerateRequest = request.GenerateRequest
+RenderRequest = request.RenderRequest
 EmotionKey = request.EmotionKey

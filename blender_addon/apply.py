@@ -179,17 +179,73 @@ def apply_take(
     return action
 
 
+STRIP_OWNER = "dreamtalk_target"  # custom property: the target object whose take this strip plays
+STRIP_PLACED = "dreamtalk_placed"  # custom property: (frame, channel) where DREAM-Talk put the strip
+
+
 def add_sound_strip(scene: bpy.types.Scene, filepath: str, frame_start: int, name: str = "DT audio"):
     """A sound strip for `filepath` at `frame_start` on the lowest channel free over its length."""
     editor = scene.sequence_editor or scene.sequence_editor_create()
     strips = sequencer_strips(editor)
-    for channel in range(1, 128):
-        strip = strips.new_sound(name, filepath, channel, frame_start)
+    return on_free_channel(strips, lambda channel: new_sound_strip(strips, name, filepath, channel, frame_start),
+                           "sound strip")
+
+
+def on_free_channel(strips, make, what: str, first: int = 1):
+    """`make(channel)` on the lowest channel from `first` where the new strip overlaps no other strip."""
+    for channel in range(first, 128):
+        strip = make(channel)
         clash = [s for s in strips if s != strip and s.channel == channel and _overlap(s, strip)]
         if not clash:
             return strip
         strips.remove(strip)
-    raise ValueError("no free sequencer channel for the sound strip")
+    raise ValueError(f"no free sequencer channel for the {what}")
+
+
+def mark_owned(strip, target: str) -> None:
+    """Remember that DREAM-Talk placed `strip` for `target`, and where (to notice if the animator moves it)."""
+    strip[STRIP_OWNER], strip[STRIP_PLACED] = target, list(_placed(strip))
+
+
+def owned_strips(editor, kind: str, target: str) -> tuple[list, list]:
+    """(DREAM-Talk's strips of type `kind` for `target`, those of them the animator has moved)."""
+    strips = [s for s in sequencer_strips(editor) if s.type == kind] if editor else []
+    ours = [s for s in strips if s.get(STRIP_OWNER) == target]
+    return ours, [s for s in ours if _placed(s) != tuple(s[STRIP_PLACED])]
+
+
+def new_sound_strip(strips, name: str, filepath: str, channel: int, frame_start: int):
+    """`strips.new_sound(...)`; RuntimeError on a Blender built without audaspace."""
+    return strips.new_sound(name, filepath, channel, frame_start)
+
+
+def place_sound_strip(scene: bpy.types.Scene, filepath: str, frame_start: int, target: str) -> str:
+    """One sound strip per take of `target`: DREAM-Talk's earlier strip for it is replaced, unless the
+    animator moved it (then it is theirs and stays, and none is added); a strip already playing this
+    file from `frame_start` is used as it is. Returns a short note for the report."""
+    editor = scene.sequence_editor
+    ours, moved = owned_strips(editor, "SOUND", target)
+    if moved:
+        return f"sound strip {moved[0].name} kept where you moved it"
+    strips = [s for s in sequencer_strips(editor) if s.type == "SOUND"] if editor else []
+    same = [s for s in strips if s not in ours and int(s.frame_start) == frame_start
+            and bpy.path.abspath(s.sound.filepath) == bpy.path.abspath(filepath)]
+    if same:
+        return f"sound strip {same[0].name} already plays this audio"
+    for strip in ours:
+        sequencer_strips(editor).remove(strip)
+    mark_owned(add_sound_strip(scene, filepath, frame_start), target)
+    return f"sound strip {'replaced' if ours else 'added'} at frame {frame_start}"
+
+
+def _placed(strip) -> tuple[int, int]:
+    return int(strip.frame_start), int(strip.channel)
+
+
+def fit_scene_range(scene: bpy.types.Scene, start_frame: int, frames: int) -> None:
+    """The scene plays exactly the take: frames `start_frame .. start_frame + frames - 1`."""
+    scene.frame_start = start_frame
+    scene.frame_end = start_frame + max(1, frames) - 1
 
 
 def sequencer_strips(editor):

@@ -16,6 +16,7 @@ import numpy as np
 from . import apply
 from ._core import Curves, EmotionKey, GenerateRequest, formats
 from .retarget import RetargetMap, build_map, load_user_map, presets
+from .wav import read_wav
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Job:
     sound_path: str | None = None  # add a sound strip for this file at start_frame
     frame_range: tuple[int, int] | None = None  # Regenerate range: scene frames, inclusive
     locked: set[int] = field(default_factory=set)  # Regenerate range: frames never replaced
+    fit_scene_range: bool = False  # set the scene's frame range to the take
 
 
 def retarget_map(settings, obj: bpy.types.Object) -> RetargetMap:
@@ -44,20 +46,35 @@ def retarget_map(settings, obj: bpy.types.Object) -> RetargetMap:
 
 
 def read_audio(path: str) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and sample rate of an audio file, decoded by Blender's audaspace (`aud`)."""
-    import aud
+    """Mono float32 samples and sample rate of an audio file, decoded by Blender's audaspace (`aud`).
 
+    Builds without audaspace (Blender 4.2 from PyPI) read WAV files with `wav.read_wav` instead."""
     if not path or not Path(path).is_file():
         raise ValueError(f"audio file not found: {path or '(none chosen)'}")
     try:
-        sound = aud.Sound(path)
-        rate = int(sound.specs[0])
-        data = np.asarray(sound.data(), np.float32)
-    except Exception as exc:  # noqa: BLE001 - audaspace raises plain errors for unreadable files
-        raise ValueError(f"cannot read audio {Path(path).name}: {exc}") from None
+        import aud
+    except ImportError:
+        data, rate = _read_without_audaspace(path)
+    else:
+        try:
+            sound = aud.Sound(path)
+            rate = int(sound.specs[0])
+            data = np.asarray(sound.data(), np.float32)
+        except Exception as exc:  # noqa: BLE001 - audaspace raises plain errors for unreadable files
+            raise ValueError(f"cannot read audio {Path(path).name}: {exc}") from None
     if data.size == 0:
         raise ValueError(f"audio {Path(path).name} is empty")
     return data.mean(axis=1) if data.ndim == 2 else data, rate
+
+
+def _read_without_audaspace(path: str) -> tuple[np.ndarray, int]:
+    if Path(path).suffix.lower() != ".wav":
+        raise ValueError(f"cannot decode {Path(path).name} without audaspace (this Blender build has no `aud`); "
+                         "use a .wav file")
+    try:
+        return read_wav(path)
+    except ValueError as exc:
+        raise ValueError(f"cannot read audio {exc}") from None
 
 
 def audio_source(settings, scene) -> tuple[str, int, bool]:
@@ -107,6 +124,7 @@ def prepare(context, regenerate: bool = False) -> Job:
         emotion=settings.emotion, head=None if head is None else (head.obj.name, head.bone),
         tolerance=settings.reduce_tolerance if settings.reduce_keys else 0.0,
         sound_path=path if add_sound and not regenerate else None,
+        fit_scene_range=settings.fit_scene_range and not regenerate,
     )
     if regenerate:
         _prepare_range(job, settings, obj)
@@ -158,17 +176,27 @@ def apply_results(job: Job, takes: list[Curves]) -> str:
     head = None
     if job.head is not None and job.head[0] in bpy.data.objects:
         head = apply.HeadTarget(bpy.data.objects[job.head[0]], job.head[1])
-    names = []
+    names, frames = [], 0
     for index in reversed(range(len(takes))):  # take 0 applied last, so it ends up active
-        action = apply.apply_take(
-            obj, apply.conform(takes[index], scene), take_name(job, index), job.rmap,
-            job.start_frame, head, job.tolerance,
-        )
+        take = apply.conform(takes[index], scene)
+        action = apply.apply_take(obj, take, take_name(job, index), job.rmap, job.start_frame, head, job.tolerance)
         names.append(action.name)
+        frames = take.num_frames
+    notes = [job.rmap.summary()]
     if job.sound_path:
-        apply.add_sound_strip(scene, job.sound_path, job.start_frame)
+        notes.append(_sound_strip(job, scene))
+    if job.fit_scene_range:
+        apply.fit_scene_range(scene, job.start_frame, frames)
     _undo_push("DREAM-Talk: Generate")
-    return f"Applied {', '.join(reversed(names))}; {job.rmap.summary()}"
+    return f"Applied {', '.join(reversed(names))}; {'; '.join(notes)}"
+
+
+def _sound_strip(job: Job, scene) -> str:
+    """Place the take's sound strip; a build that cannot make one (no audaspace) costs a warning only."""
+    try:
+        return apply.place_sound_strip(scene, job.sound_path, job.start_frame, job.target)
+    except (RuntimeError, ValueError) as exc:
+        return f"warning: no sound strip ({' '.join(str(exc).replace('Error:', '').split())})"
 
 
 def _apply_range(job: Job, scene, obj, curves: Curves) -> str:

@@ -37,14 +37,22 @@ def export_curves(context, path: str) -> Curves:
     return curves
 
 
-def import_llf_csv(context, path: str) -> bpy.types.Action:
-    """Key a Live Link Face CSV onto the target (through its retarget map) as a new Action."""
+def import_llf_csv(context, path: str) -> tuple[bpy.types.Action, str, str | None]:
+    """Key a Live Link Face CSV onto the target (through its retarget map) as a new Action.
+
+    Returns the action, the take's summary line and the clamping warning (None when nothing was
+    clamped). The take is read on its own clock (`formats.read_llf_take`), then resampled to the scene.
+    """
     settings = context.scene.dreamtalk
     obj = settings.target
     rmap = generate.retarget_map(settings, obj)
-    curves = apply.conform(formats.read_llf_csv(path), context.scene)
+    take = formats.read_llf_take(path)
+    curves = apply.conform(take.curves, context.scene)
     head = generate.head_target(settings)
-    return apply.apply_take(obj, curves, f"DT import {Path(path).stem}", rmap, settings.start_frame, head)
+    action = apply.apply_take(obj, curves, f"DT import {Path(path).stem}", rmap, settings.start_frame, head)
+    if settings.fit_scene_range:
+        apply.fit_scene_range(context.scene, settings.start_frame, curves.num_frames)
+    return action, take.summary.line(), take.summary.warning()
 
 
 class DREAMTALK_OT_export_curves(bpy.types.Operator, ExportHelper):
@@ -84,11 +92,13 @@ class DREAMTALK_OT_import_llf_csv(bpy.types.Operator, ImportHelper):
 
     def execute(self, context):
         try:
-            action = import_llf_csv(context, self.filepath)
+            action, summary, warning = import_llf_csv(context, self.filepath)
         except (DreamTalkError, ValueError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"imported {Path(self.filepath).name} as {action.name}")
+        if warning:
+            self.report({"WARNING"}, f"{Path(self.filepath).name}: {warning}")
+        self.report({"INFO"}, f"imported {Path(self.filepath).name} as {action.name}: {summary}")
         return {"FINISHED"}
 
 
@@ -110,23 +120,41 @@ class DREAMTALK_OT_export_gltf(bpy.types.Operator, ExportHelper):
 
 
 def export_gltf(context, path: str) -> None:
-    """glTF (.glb, or .gltf + .bin) of the target only, with shape-key weights animation."""
-    obj = context.scene.dreamtalk.target
-    apply.shape_keys_of(obj)
+    """glTF (.glb, or .gltf + .bin) of the target and its head: morph-target weights animation and the
+    head's rotation animation (its node, or its armature's joints), keys starting at t = 0."""
+    settings = context.scene.dreamtalk
+    obj = settings.target
+    key = apply.shape_keys_of(obj)
+    if key.animation_data is None or key.animation_data.action is None:
+        raise ValueError(f"{obj.name} has no shape-key animation to export")
+    head = generate.head_target(settings)
+    chosen = {obj, *([] if head is None else [head.obj]), *_ancestors(obj)}
     layer = context.view_layer
     selected, active = [o for o in layer.objects if o.select_get()], layer.objects.active
     for other in layer.objects:
-        other.select_set(other == obj)
+        other.select_set(other in chosen)
     layer.objects.active = obj
     try:
         bpy.ops.export_scene.gltf(
             filepath=path, export_format="GLTF_SEPARATE" if path.lower().endswith(".gltf") else "GLB",
             use_selection=True, export_animations=True, export_morph=True, export_morph_animation=True,
+            export_animation_mode="ACTIVE_ACTIONS",  # the current take, face and head, as one glTF animation
+            export_nla_strips_merged_animation_name=key.animation_data.action.name,
+            export_anim_slide_to_zero=True,  # the take's first frame is t = 0, where the audio starts
         )
     finally:  # give the animator their selection back
         for other in layer.objects:
             other.select_set(other in selected)
         layer.objects.active = active
+
+
+def _ancestors(obj: bpy.types.Object) -> list[bpy.types.Object]:
+    """The parents of `obj` up to the root (a head rig's root moves the face with it)."""
+    chain = []
+    while obj.parent is not None:
+        obj = obj.parent
+        chain.append(obj)
+    return chain
 
 
 classes = (DREAMTALK_OT_export_curves, DREAMTALK_OT_import_llf_csv, DREAMTALK_OT_export_gltf)

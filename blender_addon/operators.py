@@ -1,12 +1,14 @@
-"""Operators: Generate, Regenerate range, Cancel (and Esc), bundled rig, emotion keys, backend control."""
+"""Operators: Generate, Regenerate range, Render photoreal, Cancel (and Esc), bundled rig, emotion keys,
+backend control."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import bpy
+from mathutils import Vector
 
-from . import generate, jobs, preferences, state
+from . import generate, jobs, photoreal, preferences, state
 from ._core import DreamTalkError
 
 DRAIN_INTERVAL = 0.1  # seconds between queue drains while a job runs
@@ -56,9 +58,10 @@ def start_job(job: generate.Job, make_client=None) -> None:
 
 
 class _StartsJob:
-    """Shared execute/invoke of Generate and Regenerate range."""
+    """Shared poll/execute/invoke of the operators that start a backend job (Esc cancels it)."""
 
-    regenerate = False
+    def start(self, context) -> None:
+        raise NotImplementedError
 
     @classmethod
     def poll(cls, context) -> bool:
@@ -66,7 +69,7 @@ class _StartsJob:
 
     def execute(self, context):
         try:
-            start_job(generate.prepare(context, regenerate=self.regenerate))
+            self.start(context)
         except (DreamTalkError, ValueError) as exc:
             self.report({"ERROR"}, jobs.one_line(exc))
             return {"CANCELLED"}
@@ -86,13 +89,39 @@ class DREAMTALK_OT_generate(_StartsJob, bpy.types.Operator):
     bl_idname = "dreamtalk.generate"
     bl_label = "Generate"
 
+    def start(self, context) -> None:
+        start_job(generate.prepare(context))
+
 
 class DREAMTALK_OT_regenerate_range(_StartsJob, bpy.types.Operator):
     """Regenerate only the frame range, keeping keys outside it and locked frames"""
 
     bl_idname = "dreamtalk.regenerate_range"
     bl_label = "Regenerate range"
-    regenerate = True
+
+    def start(self, context) -> None:
+        start_job(generate.prepare(context, regenerate=True))
+
+
+class DREAMTALK_OT_render_photoreal(_StartsJob, bpy.types.Operator):
+    """Send the active take and its sound with a portrait to the backend and load the talking-head video
+    into the Video Sequencer"""
+
+    bl_idname = "dreamtalk.render_photoreal"
+    bl_label = "Render photoreal"
+
+    def start(self, context) -> None:
+        start_render(photoreal.prepare(context))
+
+
+def start_render(job: photoreal.RenderJob, make_client=None) -> None:
+    """Render `job` on the backend on a worker thread; the video is placed by `drain_generate`."""
+    if make_client is None:
+        backend = preferences.settings()
+        make_client = jobs.client_factory(backend.address, backend.timeout, backend.curve)
+    state.GENERATE.start(photoreal.render_work(make_client, job), lambda path: photoreal.apply_result(job, path),
+                         "Rendering photoreal video")
+    _ensure_timer(drain_generate)
 
 
 class DREAMTALK_OT_cancel(bpy.types.Operator):
@@ -160,10 +189,74 @@ class DREAMTALK_OT_add_rig(bpy.types.Operator):
         if "ARKitHead" not in added:
             self.report({"ERROR"}, f"{path.name} has no ARKitHead object")
             return {"CANCELLED"}
-        settings.target = added["ARKitHead"]
+        head = settings.target = added["ARKitHead"]
         if "HeadRoot" in added:
             settings.head_mode, settings.head_object = "OBJECT", added["HeadRoot"]
-        self.report({"INFO"}, f"added {', '.join(o.name for o in target.objects)}")
+        note = ""
+        cube = untouched_default_cube(context.scene)
+        if cube is not None and _encloses(cube, head):
+            cube.hide_set(True)
+            note = f"; hid the startup scene's {cube.name}, which enclosed the head (Alt+H shows it)"
+        frame_views(context, head, target.objects)
+        self.report({"INFO"}, f"added {', '.join(o.name for o in target.objects)}{note}")
+        return {"FINISHED"}
+
+
+def untouched_default_cube(scene) -> bpy.types.Object | None:
+    """The startup file's cube if it is still exactly as Blender made it (nobody's work), else None."""
+    cube = scene.objects.get("Cube")
+    if cube is None or cube.type != "MESH" or cube.modifiers or cube.animation_data or cube.parent:
+        return None
+    placed = tuple(cube.location) == (0, 0, 0) and tuple(cube.rotation_euler) == (0, 0, 0)
+    corners = {tuple(round(c, 6) for c in v.co) for v in cube.data.vertices}
+    unit = corners == {(x, y, z) for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)}
+    if not (placed and unit and tuple(cube.scale) == (1, 1, 1) and len(cube.data.polygons) == 6):
+        return None
+    return cube
+
+
+def _encloses(outer: bpy.types.Object, inner: bpy.types.Object) -> bool:
+    """True when `inner`'s world bounding box lies inside `outer`'s (axis-aligned, world space)."""
+    def box(obj):
+        points = [obj.matrix_world @ Vector(corner) for corner in obj.bound_box]
+        return [min(p[i] for p in points) for i in range(3)], [max(p[i] for p in points) for i in range(3)]
+
+    (low_o, high_o), (low_i, high_i) = box(outer), box(inner)
+    return all(low_o[i] <= low_i[i] and high_i[i] <= high_o[i] for i in range(3))
+
+
+def frame_views(context, head: bpy.types.Object, added) -> None:
+    """Select what was added (head active) and frame every 3D view on it (there are none headless)."""
+    for obj in context.view_layer.objects:
+        obj.select_set(obj in set(added))
+    context.view_layer.objects.active = head
+    for window in context.window_manager.windows:
+        for area in (a for a in window.screen.areas if a.type == "VIEW_3D"):
+            region = next((r for r in area.regions if r.type == "WINDOW"), None)
+            if region is not None:
+                with context.temp_override(window=window, area=area, region=region):
+                    bpy.ops.view3d.view_selected()
+
+
+REPORT_TEXT = "DREAM-Talk retarget report"
+
+
+class DREAMTALK_OT_retarget_report(bpy.types.Operator):
+    """List every shape key of the target as driven (by which ARKit channels) or undriven, in a text block"""
+
+    bl_idname = "dreamtalk.retarget_report"
+    bl_label = "Retarget report"
+
+    def execute(self, context):
+        settings = context.scene.dreamtalk
+        try:
+            rmap = generate.retarget_map(settings, settings.target)
+        except (DreamTalkError, ValueError) as exc:
+            self.report({"ERROR"}, jobs.one_line(exc))
+            return {"CANCELLED"}
+        text = bpy.data.texts.get(REPORT_TEXT) or bpy.data.texts.new(REPORT_TEXT)
+        text.from_string("\n".join([f"Target: {settings.target.name}", *rmap.report()]) + "\n")
+        self.report({"INFO"}, f"{rmap.summary()} (full list in the text '{REPORT_TEXT}')")
         return {"FINISHED"}
 
 
@@ -248,7 +341,8 @@ class DREAMTALK_OT_test_connection(bpy.types.Operator):
 
 
 classes = (
-    DREAMTALK_OT_generate, DREAMTALK_OT_regenerate_range, DREAMTALK_OT_cancel, DREAMTALK_OT_watch_escape,
-    DREAMTALK_OT_add_rig, DREAMTALK_OT_emotion_key_add, DREAMTALK_OT_emotion_key_remove,
-    DREAMTALK_OT_start_backend, DREAMTALK_OT_stop_backend, DREAMTALK_OT_test_connection,
+    DREAMTALK_OT_generate, DREAMTALK_OT_regenerate_range, DREAMTALK_OT_render_photoreal, DREAMTALK_OT_cancel,
+    DREAMTALK_OT_watch_escape,
+    DREAMTALK_OT_add_rig, DREAMTALK_OT_retarget_report, DREAMTALK_OT_emotion_key_add,
+    DREAMTALK_OT_emotion_key_remove, DREAMTALK_OT_start_backend, DREAMTALK_OT_stop_backend, DREAMTALK_OT_test_connection,
 )

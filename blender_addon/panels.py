@@ -35,12 +35,16 @@ def draw_main(settings, layout) -> None:
     row = col.row(align=True)
     row.prop(settings, "target")
     row.operator("dreamtalk.add_rig", text="", icon="IMPORT")
-    col.prop(settings, "retarget_preset")
+    row = col.row(align=True)
+    row.prop(settings, "retarget_preset")
+    row.operator("dreamtalk.retarget_report", text="", icon="INFO")
     col.prop(settings, "retarget_map_path")
     col.prop(settings, "audio_source", expand=True)
     if settings.audio_source == "FILE":
         col.prop(settings, "audio_path")
-        col.prop(settings, "add_sound")
+        row = col.row(align=True)
+        row.prop(settings, "add_sound")
+        row.prop(settings, "fit_scene_range")
     else:
         col.prop(settings, "sound_strip", icon="SOUND")
     col.prop(settings, "transcript")
@@ -84,6 +88,17 @@ def draw_main(settings, layout) -> None:
     draw_job(col)
 
 
+def draw_photoreal(settings, layout) -> None:
+    col = layout.column()
+    col.prop(settings, "portrait_path")
+    col.prop(settings, "render_output")
+    row = col.row(align=True)
+    row.prop(settings, "render_size")
+    row.prop(settings, "render_full", toggle=True)
+    col.operator("dreamtalk.render_photoreal", icon="RENDER_ANIMATION")
+    draw_job(col)
+
+
 def draw_export(layout) -> None:
     col = layout.column(align=True)
     col.operator("dreamtalk.export_curves", text="Export CSV / JSON", icon="EXPORT")
@@ -102,14 +117,29 @@ class DREAMTALK_PT_main(bpy.types.Panel):
         draw_main(context.scene.dreamtalk, self.layout)
 
 
-class DREAMTALK_PT_export(bpy.types.Panel):
-    bl_label = "Export / Import"
-    bl_idname = "DREAMTALK_PT_export"
+class _SubPanel:
+    """A closed-by-default section under the main DREAM-Talk panel."""
+
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = CATEGORY
     bl_parent_id = "DREAMTALK_PT_main"
     bl_options = {"DEFAULT_CLOSED"}
+
+
+class DREAMTALK_PT_photoreal(_SubPanel, bpy.types.Panel):
+    """A talking-head video of one portrait, driven by the active take (the backend's photoreal stage)."""
+
+    bl_label = "Photoreal video"
+    bl_idname = "DREAMTALK_PT_photoreal"
+
+    def draw(self, context) -> None:
+        draw_photoreal(context.scene.dreamtalk, self.layout)
+
+
+class DREAMTALK_PT_export(_SubPanel, bpy.types.Panel):
+    bl_label = "Export / Import"
+    bl_idname = "DREAMTALK_PT_export"
 
     def draw(self, context) -> None:
         draw_export(self.layout)
@@ -122,7 +152,7 @@ def draw_status_bar(self, context) -> None:
         self.layout.progress(factor=job.fraction, type="BAR", text=f"DREAM-Talk {job.stage}")
 
 
-classes = (DREAMTALK_UL_emotion_keys, DREAMTALK_PT_main, DREAMTALK_PT_export)
+classes = (DREAMTALK_UL_emotion_keys, DREAMTALK_PT_main, DREAMTALK_PT_photoreal, DREAMTALK_PT_export)
 
 
 def register() -> None:

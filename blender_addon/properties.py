@@ -84,9 +84,18 @@ class DREAMTALK_PG_settings(bpy.types.PropertyGroup):
     reduce_keys: BoolProperty(name="Reduce keys", description="Drop keys while staying within the tolerance")
     reduce_tolerance: FloatProperty(name="Max error", min=0.0, max=0.2, default=0.01, precision=4)
     add_sound: BoolProperty(name="Add sound strip", default=True)
+    fit_scene_range: BoolProperty(
+        name="Fit scene range", default=True, description="Set the scene's start and end frame to the take",
+    )
     range_start: IntProperty(name="From", default=1)
     range_end: IntProperty(name="To", default=50)
     locked_frames: StringProperty(name="Locked", description="Frames kept by Regenerate range, e.g. 10-20, 35")
+    portrait_path: StringProperty(
+        name="Portrait", subtype="FILE_PATH", description="Photo of one face (PNG or JPEG) to animate with the active take")
+    render_output: StringProperty(
+        name="Video", subtype="FILE_PATH", default="//dreamtalk_render.mp4", description="The .mp4 the backend's video is written to")
+    render_size: IntProperty(name="Size", min=64, max=2048, step=2, default=512, description="Side of the square head crop, pixels (even)")
+    render_full: BoolProperty(name="Whole picture", description="Keep the whole photo instead of a square crop around the head")
 
 
 classes = (DREAMTALK_PG_emotion_key, DREAMTALK_PG_settings)

@@ -6,9 +6,11 @@ rig whose controls split one ARKit channel in four all fit the same format.
 
 Resolution order for each target key (first hit wins):
 1. the user's JSON map, 2. the chosen preset, 3. the exact ARKit name,
-4. `canonical_name` (case, separators, `_L`/`_R`, PascalCase), 5. fuzzy matching
-   (`difflib.SequenceMatcher` ratio on folded names above `FUZZY_CUTOFF`, never across sides).
-ARKit channels that drive nothing are reported, never silently dropped.
+4. `canonical_name` (case, separators, `_L`/`_R`, PascalCase), 5. common naming schemes and synonyms
+   of hand-made rigs (`naming`: `L_`/`R_` prefixes, plurals, `Blink`, `Smile`, `O`, `LipsClosed` ...),
+6. fuzzy matching (`difflib.SequenceMatcher` ratio on folded names above `FUZZY_CUTOFF`, never across
+   sides). Every key is reported as driven (by what, found how) or undriven, and so is every ARKit
+   channel that drives nothing: nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._core import arkit
+from .naming import SIDE_WORDS, scheme_channels, words
 
 _fold = arkit._fold  # 'Mouth_Smile_L' -> 'mouthsmileleft' (the key canonical_name matches on)
 PRESET_DIR = Path(__file__).with_name("retarget_presets")
@@ -32,7 +35,7 @@ class RetargetMap:
     """Which ARKit channels drive which target shape key, plus a coverage report."""
 
     sources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # target key -> ARKit names
-    how: dict[str, str] = field(default_factory=dict)  # target key -> 'user'|'preset'|'exact'|'canonical'|'fuzzy'
+    how: dict[str, str] = field(default_factory=dict)  # target key -> user|preset|exact|canonical|scheme|fuzzy
     unmapped_arkit: list[str] = field(default_factory=list)  # ARKit channels that drive nothing
     unused_targets: list[str] = field(default_factory=list)  # target keys left undriven
     missing_preset_targets: list[str] = field(default_factory=list)  # preset keys absent on the mesh
@@ -43,13 +46,29 @@ class RetargetMap:
         return 1.0 - len(self.unmapped_arkit) / arkit.NUM_BLENDSHAPES
 
     def summary(self) -> str:
-        """One line for a Blender report."""
-        text = f"{len(self.sources)} shape keys mapped, ARKit coverage {self.coverage:.0%}"
+        """One line for a Blender report: keys driven, coverage, the undriven keys and unused channels."""
+        total = len(self.sources) + len(self.unused_targets)
+        text = f"{len(self.sources)} of {total} shape keys driven, ARKit coverage {self.coverage:.0%}"
+        if self.unused_targets:
+            text += f"; undriven: {_first(self.unused_targets)}"
         if self.unmapped_arkit:
-            head = ", ".join(self.unmapped_arkit[:6])
-            more = f" (+{len(self.unmapped_arkit) - 6} more)" if len(self.unmapped_arkit) > 6 else ""
-            text += f"; unmapped: {head}{more}"
+            text += f"; unmapped ARKit: {_first(self.unmapped_arkit)}"
         return text
+
+    def report(self) -> list[str]:
+        """Every target key, driven (by which channels, found how) or undriven, then unused channels."""
+        lines = [self.summary(), f"Driven shape keys ({len(self.sources)}):"]
+        lines += [f"{key} <- {' + '.join(names)} ({self.how[key]})" for key, names in self.sources.items()]
+        lines += [f"Undriven shape keys ({len(self.unused_targets)}):", *self.unused_targets]
+        lines += [f"ARKit channels driving nothing ({len(self.unmapped_arkit)}):", *self.unmapped_arkit]
+        if self.missing_preset_targets:
+            lines += [f"Preset keys not on the mesh ({len(self.missing_preset_targets)}):", *self.missing_preset_targets]
+        return lines
+
+
+def _first(names: list[str], count: int = 6) -> str:
+    more = f" (+{len(names) - count} more)" if len(names) > count else ""
+    return ", ".join(names[:count]) + more
 
 
 @dataclass(frozen=True)
@@ -123,9 +142,12 @@ def build_map(
                 break
         else:
             canon = key if key in arkit.INDEX else arkit.canonical_name(key)
+            scheme = None if canon in arkit.INDEX else scheme_channels(key)
             if canon in arkit.INDEX:
                 result.sources[key] = (canon,)
                 result.how[key] = "exact" if canon == key else "canonical"
+            elif scheme is not None:
+                result.sources[key], result.how[key] = scheme, "scheme"
     if fuzzy:
         _fuzzy_fill(result, [k for k in keys if k not in result.sources])
     if preset is not None:
@@ -141,6 +163,8 @@ def _fuzzy_fill(result: RetargetMap, leftovers: Iterable[str]) -> None:
     driven = {name for names in result.sources.values() for name in names}
     free = {_fold(n): n for n in arkit.ARKIT_NAMES if n not in driven}
     for key in leftovers:
+        if len({SIDE_WORDS[w] for w in words(key) if w in SIDE_WORDS}) > 1:
+            continue  # names both sides ('Eye_L_Look_R'): no guess can be right
         folded = _fold(key)
         best, score = None, FUZZY_CUTOFF
         for candidate in free:

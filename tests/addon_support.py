@@ -57,6 +57,25 @@ def ramp_curves(fps: float, frames: int, seed: int = 0):
     return Curves(fps, values.astype(np.float32), head.astype(np.float32))
 
 
+def all_strips() -> list:
+    """The sequencer's strips in the current scene (`strips` on Blender 4.4+, `sequences` before)."""
+    import bpy
+
+    editor = bpy.context.scene.sequence_editor
+    if editor is None:
+        return []
+    return list(editor.strips if hasattr(editor, "strips") else editor.sequences)
+
+
+def has_audaspace() -> bool:
+    """Whether this bpy has audaspace (a built-in module of Blender, absent from the 4.2 PyPI build)."""
+    try:
+        import aud  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class MockLayout:
     """Stands in for `UILayout` headless; checks that every prop / operator / list drawn exists."""
 
@@ -149,3 +168,22 @@ def reset_blender():
     ext.state.GENERATE = ext.jobs.JobRunner()
     ext.state.HELLO = ext.jobs.JobRunner()
     return ext
+
+
+GLTF_VALIDATOR = REPO / ".cache" / "gltf-validator" / "node_modules" / "gltf-validator"  # `make gltf-validator`
+
+
+def validate_gltf(path: Path) -> dict | None:
+    """The Khronos glTF validator's report of `path`, or None when node or the validator is missing."""
+    import json
+    import shutil
+    import subprocess
+
+    package = Path(os.environ.get("GLTF_VALIDATOR", GLTF_VALIDATOR))
+    if shutil.which("node") is None or not (package / "package.json").is_file():
+        return None
+    result = subprocess.run(
+        ["node", str(REPO / "tests" / "gltf_validate.js"), str(path)], capture_output=True, text=True,
+        env=dict(os.environ, GLTF_VALIDATOR=str(package)), timeout=120, check=True,
+    )
+    return json.loads(result.stdout)

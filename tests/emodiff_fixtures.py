@@ -3,11 +3,13 @@
 import numpy as np
 
 from dreamtalk.models.emodiff.config import DenoiserConfig, DiffusionConfig
-from dreamtalk.models.emodiff.data import Clip, emotion_presets, statistics
+from dreamtalk.models.emodiff.data import Clip, emotion_presets
 from dreamtalk.models.emodiff.denoiser import Denoiser
-from dreamtalk.models.emodiff.model import STD_FLOOR, EmoDiff
+from dreamtalk.models.emodiff.model import EmoDiff
+from dreamtalk.models.pose import statistics
 
 EMOS = ("neutral", "happy", "sad")
+TINY_FRONT_END = "logmel-1"  # the tag tiny models record (their features are synthetic, 6-d)
 
 
 def tiny_clips(count: int = 6, frames: int = 80, feat_dim: int = 6, seed: int = 0) -> list[Clip]:
@@ -37,8 +39,8 @@ def tiny_model(seed: int = 0, prediction: str = "x0", **kw) -> EmoDiff:
     torch.manual_seed(seed)
     clips = tiny_clips()
     cfg = tiny_config(**kw)
-    mean, std = statistics(clips, STD_FLOOR)
+    mean, std = statistics([c.x for c in clips])
     model = EmoDiff(Denoiser(cfg), DiffusionConfig(train_steps=100, prediction=prediction), mean, std,
-                    "logmel-1", emotion_presets(clips, cfg.style_frames))
+                    TINY_FRONT_END, emotion_presets(clips, cfg.style_frames))
     model.denoiser.eval()
     return model

@@ -1,6 +1,6 @@
 """Phone sequences with matching buzz audio for engine tests that need no speech synthesizer."""
 
-from dreamtalk.evaluation.synthetic import Phone, buzz_utterance
+from dreamtalk.corpus.synthetic import Phone, buzz_utterance
 
 __all__ = ["Phone", "make_utterance"]
 

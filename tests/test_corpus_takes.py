@@ -80,6 +80,37 @@ def test_bad_takes_give_clear_errors_and_leave_the_corpus_untouched(tmp_path, da
     assert snapshot(root) == before
 
 
+@pytest.mark.parametrize("damage, message", [
+    ("half_the_columns", "misses 26 ARKit blendshape columns"),
+    ("duplicated_column", "appears twice"),
+    ("reversed_rows", "goes back in time"),
+    ("shuffled_rows", "goes back in time"),
+])
+def test_bad_captures_are_refused_by_the_cli_and_leave_the_corpus_untouched(tmp_path, capsys, damage, message):
+    """Issue 15 item 6: these captures were accepted with exit 0 (zeros, reversed curves, one column lost)."""
+    root = copy_of_tiny(tmp_path / "corpus")
+    before = snapshot(root)
+    takes = tmp_path / "takes"
+    make_take(takes, "good")
+    make_take(takes, "bad")
+    csv_path = takes / "bad.csv"
+    rows = [line.split(",") for line in csv_path.read_text().splitlines()]
+    if damage == "half_the_columns":
+        keep = list(range(2)) + list(range(2, 54, 2)) + list(range(54, len(rows[0])))
+        rows = [[r[i] for i in keep] for r in rows]
+    elif damage == "duplicated_column":
+        rows = [r + [r[21]] for r in rows]
+    elif damage == "reversed_rows":
+        rows = rows[:1] + rows[1:][::-1]
+    else:
+        rows[10], rows[30] = rows[30], rows[10]
+    csv_path.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    assert main(["corpus", "add-takes", str(takes), "--corpus", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "bad.csv" in err and err.count("\n") == 1
+    assert snapshot(root) == before
+
+
 def test_add_takes_cli_and_its_errors(tmp_path, capsys):
     root = copy_of_tiny(tmp_path / "corpus")
     make_take(tmp_path / "ana_takes", "t1")

@@ -9,10 +9,11 @@ from dreamtalk.core.curves import Curves
 from dreamtalk.core.errors import InputError
 from dreamtalk.core.request import EmotionKey, GenerateRequest
 from dreamtalk.engines import Progress, generate
-from dreamtalk.models.emodiff import model as checkpoint
-from dreamtalk.models.emodiff.engine import ENV_VAR
-from dreamtalk.models.emodiff.features import front_end
-from dreamtalk.evaluation.synthetic import buzz_utterance
+from dreamtalk.models.emodiff.config import SamplerConfig
+from dreamtalk.models.emodiff.model import EmoDiff
+from dreamtalk.engines.installed import EMODIFF_ENV as ENV_VAR
+from dreamtalk.features import by_tag as front_end
+from dreamtalk.corpus.synthetic import buzz_utterance
 from emodiff_fixtures import tiny_model
 
 
@@ -20,7 +21,7 @@ from emodiff_fixtures import tiny_model
 def installed(tmp_path, monkeypatch):
     model = tiny_model(audio_dim=front_end("logmel-1").dim)
     path = tmp_path / "emodiff.pt"
-    checkpoint.save(model, path)
+    model.save(path)
     monkeypatch.setenv(ENV_VAR, str(path))
     monkeypatch.setenv("DREAMTALK_LIP_CHECKPOINT", "off")  # EmoDiff alone (tests/test_lip.py covers refinement)
     return model
@@ -28,7 +29,8 @@ def installed(tmp_path, monkeypatch):
 
 def _request(**kw):
     audio, rate, _ = buzz_utterance(6, seed=1)
-    return GenerateRequest(audio=audio, sample_rate=rate, engine="emodiff", steps=3, **kw)
+    kw.setdefault("steps", 3)
+    return GenerateRequest(audio=audio, sample_rate=rate, engine="emodiff", **kw)
 
 
 def test_missing_checkpoint_is_one_clear_line(tmp_path, monkeypatch):
@@ -82,22 +84,48 @@ def test_cli_smoke_corpus_then_train(tmp_path, capsys):
     assert main(["train", "smoke-corpus", str(corpus), "--clips", "2", "--words", "6"]) == 0
     out = tmp_path / "m.pt"
     args = ["train", "emodiff", "--corpus", str(corpus), "--out", str(out), "--steps", "3", "--width", "32",
-            "--layers", "1"]
+            "--layers", "1", "--val-corpus", str(corpus)]
     assert main(args) == 0
-    assert checkpoint.load(out).cfg.width == 32
+    assert EmoDiff.load(out).cfg.width == 32
+    assert "validation loss on 2 held-out clips" in capsys.readouterr().out
+    assert torch.load(tmp_path / "m.best.pt", weights_only=True)["step"] == 3  # the only validation so far
     small = tmp_path / "ship.pt"
-    assert main(["train", "emodiff-export", str(out), str(small)]) == 0
+    assert main(["train", "emodiff-export", str(out), str(small), "--guidance", "2.5", "--steps", "4"]) == 0
     assert "optimizer" not in torch.load(small, weights_only=True) and small.stat().st_size < out.stat().st_size
+    tuned = EmoDiff.load(small).sampler
+    assert (tuned.guidance, tuned.steps, tuned.audio_guidance) == (2.5, 4, SamplerConfig().audio_guidance)
     assert main(["train", "emodiff", "--corpus", str(tmp_path / "nope"), "--out", str(out)]) == 2
     assert "corpus folder not found" in capsys.readouterr().err
 
 
+def test_checkpoint_sampler_settings_are_the_engine_defaults(tmp_path, monkeypatch):
+    model = tiny_model(audio_dim=front_end("logmel-1").dim)
+    model.sampler = SamplerConfig(steps=3, guidance=1.0, audio_guidance=1.0)
+    path = tmp_path / "tuned.pt"
+    model.save(path)
+    assert EmoDiff.load(path).sampler == model.sampler
+    monkeypatch.setenv(ENV_VAR, str(path))
+    monkeypatch.setenv("DREAMTALK_LIP_CHECKPOINT", "off")
+    tuned = generate(_request(steps=None))[0]
+    explicit = generate(_request(steps=3, guidance=1.0))[0]
+    other = generate(_request(steps=3, guidance=3.0))[0]  # a request still overrides the guidance
+    np.testing.assert_array_equal(tuned.values, explicit.values)
+    assert not np.allclose(tuned.values, other.values)
+
+
+def test_checkpoints_without_sampler_settings_load_with_the_defaults(tmp_path):
+    payload = tiny_model().to_dict()
+    del payload["sampler_config"]  # what checkpoints written before the settings were stored hold
+    torch.save(payload, tmp_path / "old.pt")
+    assert EmoDiff.load(tmp_path / "old.pt").sampler == SamplerConfig()
+
+
 def test_features_are_reused_for_the_same_audio(monkeypatch):
-    from dreamtalk.models.emodiff import engine
+    from dreamtalk.engines import feature_cache as engine
 
     calls = []
     fe = front_end("logmel-1")
-    monkeypatch.setattr(engine, "front_end", lambda tag: (lambda *a: calls.append(1) or fe(*a)))
+    monkeypatch.setattr(engine, "by_tag", lambda tag: (lambda *a: calls.append(1) or fe(*a)))
     monkeypatch.setattr(engine, "_FEATURES", {})
     audio, rate, _ = buzz_utterance(3, seed=4)
     first = engine.audio_features("logmel-1", audio, rate, 25.0, 30)

@@ -9,14 +9,10 @@ from dreamtalk.models.emodiff.config import DiffusionConfig, SamplerConfig
 from dreamtalk.models.emodiff.denoiser import Conditions
 from dreamtalk.models.emodiff.generate import ease_into_locked, generate
 from dreamtalk.models.emodiff.guidance import guided
-from dreamtalk.models.emodiff.long import (
-    autoregressive_sample,
-    blend_weights,
-    stitch_sample,
-    window_starts,
-)
+from dreamtalk.models.emodiff.long import autoregressive_sample, stitch_sample
 from dreamtalk.models.emodiff.sampling import as_x0, sample
 from dreamtalk.models.emodiff.scheduler import Scheduler
+from dreamtalk.models.windows import blend_weights, window_starts
 from emodiff_fixtures import tiny_clips, tiny_model
 
 
@@ -214,7 +210,7 @@ def test_style_controls():
 
 def test_sequence_metrics_detect_seams_blinks_and_diversity():
     from dreamtalk.core.arkit import INDEX
-    from dreamtalk.models.emodiff import metrics
+    from dreamtalk.evaluation import emodiff_metrics as metrics
 
     rng = np.random.default_rng(0)
     smooth = np.cumsum(rng.normal(0, 0.01, (600, 55)), axis=0)

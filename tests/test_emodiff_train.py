@@ -11,13 +11,13 @@ import torch.multiprocessing as mp
 
 from dreamtalk.core.arkit import ARKIT_NAMES
 from dreamtalk.core.errors import InputError
-from dreamtalk.models.emodiff import model as checkpoint
+from dreamtalk.models.emodiff.model import EmoDiff
 from dreamtalk.models.emodiff.config import FORMAT_VERSION, DiffusionConfig, TrainConfig
 from dreamtalk.models.emodiff.data import WindowSampler
 from dreamtalk.models.emodiff.denoiser import Conditions
 from dreamtalk.models.emodiff.scheduler import Scheduler
 from dreamtalk.models.emodiff.train import diffusion_loss, train
-from emodiff_fixtures import tiny_clips, tiny_config, tiny_model
+from emodiff_fixtures import TINY_FRONT_END, tiny_clips, tiny_config, tiny_model
 
 
 def _eval_loss(model, seed=123):
@@ -35,11 +35,12 @@ def test_tiny_training_lowers_the_loss(tmp_path, prediction):
     clips = tiny_clips()
     out = tmp_path / "m.pt"
     tcfg = TrainConfig(steps=0, batch=16, lr=2e-3, log_every=10, save_every=100)
-    untrained = train(clips, out, tiny_config(), DiffusionConfig(train_steps=100, prediction=prediction), tcfg)
+    untrained = train(clips, out, tiny_config(), DiffusionConfig(train_steps=100, prediction=prediction), tcfg,
+                      fe_name=TINY_FRONT_END)
     before = _eval_loss(untrained)
     tcfg.steps = 80
     trained = train(clips, out, tiny_config(), DiffusionConfig(train_steps=100, prediction=prediction), tcfg,
-                    resume=False)
+                    fe_name=TINY_FRONT_END, resume=False)
     after = _eval_loss(trained)
     assert after < 0.7 * before, (before, after)
     log = [json.loads(line) for line in (tmp_path / "m.pt.log.jsonl").read_text().splitlines()]
@@ -49,11 +50,11 @@ def test_tiny_training_lowers_the_loss(tmp_path, prediction):
 def test_checkpoint_round_trip_and_resume(tmp_path):
     out = tmp_path / "m.pt"
     tcfg = TrainConfig(steps=4, batch=4, save_every=2)
-    model = train(tiny_clips(), out, tiny_config(), DiffusionConfig(train_steps=100), tcfg)
+    model = train(tiny_clips(), out, tiny_config(), DiffusionConfig(train_steps=100), tcfg, fe_name=TINY_FRONT_END)
     payload = torch.load(out, map_location="cpu", weights_only=True)
     assert payload["format_version"] == FORMAT_VERSION and tuple(payload["arkit_names"]) == ARKIT_NAMES
     assert payload["audio_front_end"] == "logmel-1" and payload["step"] == 4
-    loaded = checkpoint.load(out)
+    loaded = EmoDiff.load(out)
     assert loaded.cfg == model.cfg and loaded.diffusion == model.diffusion
     assert np.array_equal(loaded.mean, model.mean) and np.array_equal(loaded.std, model.std)
     assert {"neutral", "happy", "sad", "angry"} <= set(loaded.presets)  # corpus + repository presets
@@ -64,7 +65,7 @@ def test_checkpoint_round_trip_and_resume(tmp_path):
     with torch.no_grad():
         assert torch.equal(loaded.denoiser(x, t, cond), model.denoiser.eval()(x, t, cond))
     tcfg.steps = 7
-    train(tiny_clips(), out, tiny_config(), DiffusionConfig(train_steps=100), tcfg)
+    train(tiny_clips(), out, tiny_config(), DiffusionConfig(train_steps=100), tcfg, fe_name=TINY_FRONT_END)
     resumed = torch.load(out, map_location="cpu", weights_only=True)
     assert resumed["step"] == 7 and len(resumed["losses"]) == 7
     assert resumed["losses"][:4] == payload["losses"]
@@ -72,15 +73,15 @@ def test_checkpoint_round_trip_and_resume(tmp_path):
 
 def test_bad_checkpoints_are_clear_errors(tmp_path):
     with pytest.raises(InputError, match="not found"):
-        checkpoint.load(tmp_path / "missing.pt")
+        EmoDiff.load(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="not a readable"):
-        checkpoint.load(tmp_path / "junk.pt")
+        EmoDiff.load(tmp_path / "junk.pt")
     payload = tiny_model().to_dict()
     payload["format_version"] = 999
     torch.save(payload, tmp_path / "future.pt")
     with pytest.raises(InputError, match="format 999"):
-        checkpoint.load(tmp_path / "future.pt")
+        EmoDiff.load(tmp_path / "future.pt")
 
 
 def _ddp_worker(rank: int, world: int, port: int, folder: str) -> None:
@@ -88,7 +89,7 @@ def _ddp_worker(rank: int, world: int, port: int, folder: str) -> None:
     torch.set_num_threads(1)
     out = os.path.join(folder, "ddp.pt")
     model = train(tiny_clips(), out, tiny_config(), DiffusionConfig(train_steps=100),
-                  TrainConfig(steps=3, batch=4, save_every=3))
+                  TrainConfig(steps=3, batch=4, save_every=3), fe_name=TINY_FRONT_END)
     flat = torch.cat([p.detach().flatten() for p in model.denoiser.parameters()])
     torch.save(flat, os.path.join(folder, f"params{rank}.pt"))
     torch.distributed.barrier()  # both ranks done with the group before either tears it down

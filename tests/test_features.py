@@ -73,8 +73,9 @@ def test_whisper_encoder_features_follow_the_audio():
 
 
 def test_default_frontend_is_whisper_when_installed_else_logmel():
-    from dreamtalk.features import default_name
+    from dreamtalk.features import by_tag, default_name, default_tag
 
     installed = importlib.util.find_spec("faster_whisper") is not None
     assert default_name() == ("whisper" if installed else "logmel")
     assert get_frontend(default_name()).describe()["tag"].startswith(default_name())
+    assert by_tag(default_tag()).name == default_name()  # training's default is this one front end

@@ -11,19 +11,16 @@ from dreamtalk.core.errors import InputError
 from dreamtalk.core.request import GenerateRequest
 from dreamtalk.engines import generate
 from dreamtalk.evaluation.lipsync import lip_gap
-from dreamtalk.evaluation.synthetic import buzz_utterance
-from dreamtalk.models.emodiff import model as emodiff_checkpoint
-from dreamtalk.models.emodiff.engine import ENV_VAR as EMODIFF_ENV
-from dreamtalk.models.emodiff.features import front_end
-from dreamtalk.models.lip import model as lip_checkpoint
+from dreamtalk.corpus.synthetic import buzz_utterance
+from dreamtalk.engines.installed import EMODIFF_ENV, LIP_ENV
+from dreamtalk.features import by_tag as front_end
 from dreamtalk.models.lip.config import LipRefinerConfig, LipTrainConfig
 from dreamtalk.models.lip.data import LipWindowSampler, perturb
-from dreamtalk.models.lip.engine import ENV_VAR as LIP_ENV
 from dreamtalk.models.lip.model import MOUTH_INDEX, LipModel
 from dreamtalk.models.lip.network import LipRefiner
 from dreamtalk.models.lip.refine import refine
 from dreamtalk.models.lip.train import lip_loss, new_model, torch_lip_gap, train
-from dreamtalk.models.lip.windows import blend, blend_weights, cut, window_starts
+from dreamtalk.models.windows import blend, blend_weights, cut, window_starts
 from emodiff_fixtures import tiny_clips, tiny_model
 
 M = len(MOUTH)
@@ -159,7 +156,7 @@ def test_tiny_training_lowers_the_loss_and_resumes(tmp_path):
     model = train(clips, out, "logmel-1", cfg, tcfg)
     payload = torch.load(out, weights_only=True)
     assert payload["step"] == 310 and len(payload["losses"]) == 310
-    loaded = lip_checkpoint.load(out)
+    loaded = LipModel.load(out)
     x, feats = clips[0].x, clips[0].features
     assert np.array_equal(refine(loaded, feats, x, x[:8]), refine(model, feats, x, x[:8]))
     assert loaded.cfg == model.cfg and loaded.front_end == "logmel-1"
@@ -167,11 +164,11 @@ def test_tiny_training_lowers_the_loss_and_resumes(tmp_path):
 
 def test_bad_lip_checkpoints_are_clear_errors(tmp_path):
     with pytest.raises(InputError, match="not found"):
-        lip_checkpoint.load(tmp_path / "none.pt")
+        LipModel.load(tmp_path / "none.pt")
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="not a readable lip refiner checkpoint"):
-        lip_checkpoint.load(junk)
+        LipModel.load(junk)
     model = tiny_lip()
     for change, message in [({"kind": "emodiff"}, "not a lip refiner"), ({"format_version": 99}, "format 99"),
                             ({"refined_names": ["jawOpen"]}, "mouth group")]:
@@ -180,7 +177,7 @@ def test_bad_lip_checkpoints_are_clear_errors(tmp_path):
         path = tmp_path / "bad.pt"
         torch.save(payload, path)
         with pytest.raises(InputError, match=message) as err:
-            lip_checkpoint.load(path)
+            LipModel.load(path)
         assert "\n" not in str(err.value)
 
 
@@ -188,10 +185,10 @@ def test_bad_lip_checkpoints_are_clear_errors(tmp_path):
 def installed(tmp_path, monkeypatch):
     dim = front_end("logmel-1").dim
     emodiff_path, lip_path = tmp_path / "emodiff.pt", tmp_path / "lip.pt"
-    emodiff_checkpoint.save(tiny_model(audio_dim=dim), emodiff_path)
+    tiny_model(audio_dim=dim).save(emodiff_path)
     lip = tiny_lip(audio_dim=dim)
     torch.nn.init.normal_(lip.net.fuse[-1].weight, std=0.5)  # a refiner that visibly changes the mouth
-    lip_checkpoint.save(lip, lip_path)
+    lip.save(lip_path)
     monkeypatch.setenv(EMODIFF_ENV, str(emodiff_path))
     monkeypatch.setenv(LIP_ENV, str(lip_path))
     return lip_path
@@ -266,7 +263,7 @@ def test_cli_train_lip_with_emodiff_takes_and_export(tmp_path, capsys, installed
     args = ["train", "lip", "--corpus", str(corpus), "--out", str(out), "--steps", "3", "--batch", "8",
             "--emodiff", str(tmp_path / "emodiff.pt")]
     assert main(args) == 0
-    assert lip_checkpoint.load(out).front_end == "logmel-1"
+    assert LipModel.load(out).front_end == "logmel-1"
     small = tmp_path / "ship.pt"
     assert main(["train", "lip-export", str(out), str(small)]) == 0
     assert "optimizer" not in torch.load(small, weights_only=True)

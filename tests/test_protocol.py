@@ -1,4 +1,5 @@
-"""Wire protocol: round trips of every payload kind, version rules, and robust decoding."""
+"""Wire protocol 2.0: round trips of every payload kind, header / parent header / content kept apart,
+version rules (a 1.x peer is refused with a clear message), and robust decoding."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ from dreamtalk.core.protocol import (
     request_to_message,
     result_message,
     takes_from_result,
+    video_content,
+    video_from_result,
 )
-from dreamtalk.core.request import EmotionKey, GenerateRequest
+from dreamtalk.core.request import EmotionKey, GenerateRequest, RenderRequest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,7 +52,7 @@ def test_message_roundtrip_keeps_fields_arrays_and_images():
               "mask": np.array([True, False]), "portrait": png}
     message = Message("render", {"fps": 25.0, "nested": {"x": [1, 2]}}, arrays)
     back = _roundtrip(message)
-    assert (back.type, back.msg_id, back.fields) == ("render", message.msg_id, message.fields)
+    assert (back.type, back.msg_id, back.content) == ("render", message.msg_id, message.content)
     for name in ("a", "b", "mask"):
         assert back.buffers[name].dtype == arrays[name].dtype
         np.testing.assert_array_equal(back.buffers[name], arrays[name])
@@ -61,7 +64,7 @@ def test_float64_arrays_travel_as_float32_and_objects_are_refused():
     assert back.buffers["x"].dtype == np.float32
     with pytest.raises(Exception, match="cannot send arrays of dtype object"):
         encode(Message("result", {}, {"x": np.array([{"a": 1}], dtype=object)}))
-    with pytest.raises(Exception, match="PNG or JPEG"):
+    with pytest.raises(Exception, match="PNG, JPEG or MP4"):
         encode(Message("render", {}, {"portrait": b"GIF89a..."}))
 
 
@@ -96,7 +99,7 @@ def test_every_request_field_is_carried():
 
 def test_result_roundtrip_and_channels_matched_by_name():
     takes = [_curves(50, 3), _curves(50, 4, eyes=True)]
-    back = takes_from_result(_roundtrip(result_message("job", takes)))
+    back = takes_from_result(_roundtrip(result_message({"msg_id": "job"}, takes)))
     for mine, theirs in zip(takes, back, strict=True):
         np.testing.assert_array_equal(mine.values, theirs.values)
         assert theirs.fps == mine.fps
@@ -108,15 +111,52 @@ def test_result_roundtrip_and_channels_matched_by_name():
     np.testing.assert_array_equal(shuffled.channel("jawOpen"), takes[0].values[:, INDEX["jawOpen"]])
 
 
-def test_major_version_mismatch_is_refused_minor_is_accepted():
+def test_content_keys_named_like_header_keys_survive():
+    content = {"msg_id": "not-the-id", "type": "nope", "version": "0.1.0", "session": "x", "buffers": ["?"]}
+    message = Message("hello", content, parent={"msg_id": "p1", "type": "hello", "session": "s"}, session="me")
+    back = _roundtrip(message)
+    assert back.content == content
+    assert (back.type, back.msg_id, back.version, back.session) == ("hello", message.msg_id, PROTOCOL_VERSION, "me")
+    assert back.parent == message.parent and back.parent_id == "p1"
+    header = json.loads(encode(message)[1])
+    assert (header["msg_id"], header["type"], header["version"]) == (message.msg_id, "hello", PROTOCOL_VERSION)
+
+
+def test_a_reply_names_its_request_in_the_parent_header():
+    request = Message("generate", session="abc")
+    reply = _roundtrip(request.reply("progress", {"stage": "sample", "fraction": 0.5}))
+    assert reply.parent == {"msg_id": request.msg_id, "type": "generate", "session": "abc"}
+    assert reply.parent_id == request.msg_id and reply.msg_id != request.msg_id
+    assert _roundtrip(Message("hello")).parent_id is None  # a request answers nothing
+
+
+def _v1_frames(kind: str = "hello", buffers: tuple[bytes, ...] = ()) -> list[bytes]:
+    """What a 1.x peer sends: one JSON header holding every field, then the binary frames."""
+    specs = [{"name": "audio", "dtype": "float32", "shape": [len(b) // 4]} for b in buffers]
+    header = {"msg_id": "a1b2", "type": kind, "version": "1.4", "buffers": specs, "session": "old",
+              "options": {}, "sample_rate": 16000}
+    return [DELIMITER, json.dumps(header).encode(), *buffers]
+
+
+def test_a_1x_peer_is_refused_with_a_message_naming_both_versions():
+    for frames in (_v1_frames(), _v1_frames("generate", (np.zeros(160, np.float32).tobytes(),))):
+        with pytest.raises(ProtocolError) as info:
+            decode(frames, peer="the client")
+        text = str(info.value)
+        assert info.value.code == "version_mismatch" and "\n" not in text
+        assert text.startswith("the client speaks protocol 1.4 but this side speaks 2.0")
+        assert text.endswith("update the client")
+
+
+def test_a_newer_major_is_refused_and_another_minor_accepted():
     frames = encode(Message("hello", {}))
     header = json.loads(frames[1])
-    header["version"] = "2.0"
-    with pytest.raises(ProtocolError, match="not compatible") as info:
-        decode([frames[0], json.dumps(header).encode()])
+    header["version"] = "3.0"
+    with pytest.raises(ProtocolError, match="update this side") as info:
+        decode([frames[0], json.dumps(header).encode(), *frames[2:]])
     assert info.value.code == "version_mismatch"
     header["version"] = f"{PROTOCOL_VERSION.split('.')[0]}.99"
-    assert decode([frames[0], json.dumps(header).encode()]).type == "hello"
+    assert decode([frames[0], json.dumps(header).encode(), *frames[2:]]).type == "hello"
     with pytest.raises(ProtocolError) as info:
         check_version("one")
     assert info.value.code == "bad_message"
@@ -130,7 +170,10 @@ def test_major_version_mismatch_is_refused_minor_is_accepted():
     (lambda f: [f[0], b"\xff\xfe"], "bad_message", "not valid UTF-8 JSON"),
     (lambda f: [b"hello", *f[1:]], "bad_message", "delimiter"),
     (lambda f: f[:-1], "bad_message", "buffers"),
-    (lambda f: f[:2] + [f[2][:-4]] + f[3:], "bad_message", "needs"),
+    (lambda f: f[:4] + [f[4][:-4]] + f[5:], "bad_message", "needs"),
+    (lambda f: f[:2], "bad_message", "parent header and content"),
+    (lambda f: f[:2] + [b"[]"] + f[3:], "bad_message", "parent header must be a JSON object"),
+    (lambda f: f[:3] + [b"{"] + f[4:], "bad_message", "content is not valid UTF-8 JSON"),
 ])
 def test_truncated_or_broken_frames_give_clear_errors(mutate, code, text):
     frames = [bytes(f) for f in encode(request_to_message(GenerateRequest(np.zeros(160, np.float32), 16000)))]
@@ -145,7 +188,7 @@ def test_truncated_or_broken_frames_give_clear_errors(mutate, code, text):
 ])
 def test_bad_generate_options_are_refused(options, text):
     message = _roundtrip(request_to_message(GenerateRequest(np.zeros(160, np.float32), 16000)))
-    message.fields["options"].update(options)
+    message.content["options"].update(options)
     with pytest.raises(ProtocolError, match=text) as info:
         request_from_message(message)
     assert info.value.code == "bad_request"
@@ -170,11 +213,22 @@ def test_decoding_garbage_raises_only_protocol_errors(frames, header):
             assert "\n" not in str(error)
 
 
-def test_render_request_roundtrip():
+def test_render_request_roundtrip_with_and_without_audio():
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(30))
     curves = _curves(20, 9)
-    portrait, back, options = render_from_message(_roundtrip(render_to_message(png, curves, {"size": 256})))
-    assert portrait == png and options == {"size": 256}
-    np.testing.assert_array_equal(back.values, curves.values)
+    back = render_from_message(_roundtrip(render_to_message(RenderRequest(png, curves, options={"size": 256}))))
+    assert back.portrait == png and back.options == {"size": 256} and back.audio is None
+    np.testing.assert_array_equal(back.curves.values, curves.values)
+    audio = np.linspace(-0.5, 0.5, 800, dtype=np.float32)
+    back = render_from_message(_roundtrip(render_to_message(RenderRequest(png, curves, audio, 8000))))
+    np.testing.assert_array_equal(back.audio, audio)
+    assert back.sample_rate == 8000
     with pytest.raises(ProtocolError, match="portrait"):
         render_from_message(Message("render", {"curves": {}}, {}))
+
+
+def test_render_result_carries_video_bytes():
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(64)
+    content, buffers = video_content(video, 25.0, 50)
+    back = _roundtrip(Message("render").reply("result", content, buffers))
+    assert video_from_result(back) == video and back.get("video") == {"format": "mp4", "fps": 25.0, "frames": 50}

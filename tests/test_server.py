@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
+import dreamtalk
 import numpy as np
 import pytest
 import server_engines
 from dreamtalk import engines
 from dreamtalk.core.client import Client, JobCancelled, RemoteError
 from dreamtalk.core.errors import InputError
-from dreamtalk.core.protocol import Message, encode, render_to_message
+from dreamtalk.core.protocol import (
+    DELIMITER,
+    PROTOCOL_VERSION,
+    Message,
+    decode,
+    encode,
+    request_to_message,
+)
 from dreamtalk.core.request import GenerateRequest
 from dreamtalk.server import ServerConfig, Service
 from server_helpers import RawPeer, echo_request, hang_guard, start_service, wait_until  # noqa: F401
@@ -30,9 +39,9 @@ def _slow(seed: int, steps: int = 500) -> GenerateRequest:
 def test_hello_lists_engines_limits_and_versions(service):
     with Client(service.endpoint, timeout=5) as client:
         caps = client.hello()
-    assert caps["protocol"] == "1.0" and caps["package_version"]
+    assert caps["protocol"] == PROTOCOL_VERSION and caps["version"] == dreamtalk.__version__
     assert {"echo", "procedural"} <= set(caps["engines"]) and caps["engines"] == engines.available()
-    assert "happy" in caps["presets"] and caps["renderers"] == [] and caps["device"] == "cpu"
+    assert "happy" in caps["presets"] and caps["renderers"] == ["geometric"] and caps["device"] == "cpu"
     assert caps["limits"]["max_audio_seconds"] == service.config.max_audio_seconds
 
 
@@ -66,16 +75,6 @@ def test_errors_reach_the_client_with_code_and_message(request_, code, text):
         svc.stop()
 
 
-def test_render_is_refused_until_a_renderer_exists(service):
-    peer = RawPeer(service.endpoint)
-    png = b"\x89PNG\r\n\x1a\n" + bytes(20)
-    message = render_to_message(png, engines.generate(echo_request(1))[0])
-    peer.send_message(message)
-    reply = peer.receive()
-    peer.close()
-    assert (reply.type, reply.get("code"), reply.get("job_id")) == ("error", "no_renderer", message.msg_id)
-
-
 def test_major_version_mismatch_gets_a_clear_error_reply(service):
     peer = RawPeer(service.endpoint)
     message = Message("hello", {}, version="9.0")
@@ -83,7 +82,36 @@ def test_major_version_mismatch_gets_a_clear_error_reply(service):
     reply = peer.receive()
     peer.close()
     assert reply.type == "error" and reply.get("code") == "version_mismatch"
-    assert reply.get("job_id") == message.msg_id and "9.0" in reply.get("message")
+    assert reply.parent_id == message.msg_id and "9.0" in reply.get("message")
+
+
+@pytest.mark.parametrize("kind", ["hello", "generate"])
+def test_a_1x_client_is_refused_with_a_message_it_can_act_on(service, kind):
+    peer = RawPeer(service.endpoint)
+    header = {"msg_id": "old-client-1", "type": kind, "version": "1.0", "session": "s", "options": {},
+              "sample_rate": 16000, "buffers": [{"name": "audio", "dtype": "float32", "shape": [160]}]}
+    peer.send([DELIMITER, json.dumps(header).encode(), np.zeros(160, np.float32).tobytes()])
+    raw = peer.sock.recv_multipart() if peer.sock.poll(5000) else []
+    peer.close()
+    assert json.loads(raw[1])["version"] == PROTOCOL_VERSION  # a 1.x client's own check refuses this reply
+    reply = decode(raw)
+    assert (reply.type, reply.get("code"), reply.parent_id) == ("error", "version_mismatch", "old-client-1")
+    assert reply.get("message") == ("the client speaks protocol 1.0 but this side speaks 2.0; the major "
+                                    "versions differ, so they cannot talk: update the client")
+
+
+def test_every_reply_about_a_job_names_the_request_as_its_parent(service):
+    peer = RawPeer(service.endpoint)
+    request = request_to_message(echo_request(3, takes=2))
+    request.session = "mine"
+    peer.send_message(request)
+    replies = []
+    while not replies or replies[-1].type not in ("result", "error"):
+        replies.append(peer.receive())
+    peer.close()
+    assert {r.type for r in replies} >= {"heartbeat", "progress", "result"}
+    assert all(r.parent == {"msg_id": request.msg_id, "type": "generate", "session": "mine"} for r in replies)
+    assert replies[0].content == {"state": "queued"}
 
 
 def test_cancel_stops_the_job_and_frees_it(service):
@@ -201,3 +229,18 @@ def test_real_engine_through_the_service_matches_in_process(service):
         remote = client.generate(request)
     for mine, theirs in zip(local, remote, strict=True):
         np.testing.assert_allclose(theirs.values, mine.values, atol=1e-6)
+
+
+def test_cli_generate_on_a_server_matches_the_engine_in_process(service, tmp_path):
+    import soundfile
+    from dreamtalk.cli import main
+    from dreamtalk.core.audio import load_audio
+    from dreamtalk.core.formats import read_curves
+
+    wav, out = tmp_path / "voice.wav", tmp_path / "take.json"
+    soundfile.write(wav, np.sin(np.linspace(0, 300, 12000)).astype(np.float32) * 0.3, 16000)
+    assert main(["generate", str(wav), "-o", str(out), "--server", service.endpoint, "--engine", "echo",
+                 "--seed", "4", "--intensity", "0.3"]) == 0
+    audio, rate = load_audio(str(wav), sample_rate=16000)
+    local = engines.generate(GenerateRequest(audio, rate, engine="echo", seed=4, intensity=0.3))[0]
+    np.testing.assert_allclose(read_curves(out).values, local.values, atol=1e-6)

@@ -52,23 +52,25 @@ def test_20_clients_x_5_requests_every_result_correct_and_uncrossed():
 # ---------------------------------------------------------------- fuzzing
 
 _VALID = [bytes(f) for f in encode(request_to_message(echo_request(1)))]
-_HEADER = json.loads(_VALID[1])
+_PARTS = [json.loads(frame) for frame in _VALID[1:4]]  # header, parent header, content
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=8,
 )
-_KEYS = st.sampled_from([*_HEADER, *_HEADER["options"], "buffers", "curves", "sample_rate", "zzz"])
+_KEYS = st.sampled_from(sorted({*_PARTS[0], *_PARTS[2], *_PARTS[2]["options"], "msg_id", "curves", "zzz"}))
 
 
 @st.composite
-def _header_mutation(draw) -> list[bytes]:
-    header = json.loads(_VALID[1])
-    key, value = draw(_KEYS), draw(_json)
-    target = header["options"] if key in header["options"] and draw(st.booleans()) else header
+def _json_mutation(draw) -> list[bytes]:
+    """One key of the header, the parent header, the content or its options set to any JSON value."""
+    parts = [json.loads(frame) for frame in _VALID[1:4]]
+    which, key, value = draw(st.integers(0, 2)), draw(_KEYS), draw(_json)
+    target = parts[which]
+    if which == 2 and key in target["options"] and draw(st.booleans()):
+        target = target["options"]
     target[key] = value
-    text = json.dumps(header, allow_nan=True).encode()
-    return [_VALID[0], text, *_VALID[2:]]
+    return [_VALID[0], *(json.dumps(part, allow_nan=True).encode() for part in parts), *_VALID[4:]]
 
 
 @st.composite
@@ -83,16 +85,19 @@ def _truncation(draw) -> list[bytes]:
 
 @st.composite
 def _byte_flips(draw) -> list[bytes]:
-    header = bytearray(_VALID[1])
+    frames = list(_VALID)
+    which = draw(st.integers(1, 3))
+    text = bytearray(frames[which])
     for _ in range(draw(st.integers(1, 8))):
-        header[draw(st.integers(0, len(header) - 1))] = draw(st.integers(0, 255))
-    return [_VALID[0], bytes(header), *_VALID[2:]]
+        text[draw(st.integers(0, len(text) - 1))] = draw(st.integers(0, 255))
+    frames[which] = bytes(text)
+    return frames
 
 
 _FUZZ = st.one_of(
     st.lists(st.binary(max_size=80), min_size=1, max_size=6),
     st.lists(st.binary(max_size=40), max_size=4).map(lambda rest: [_VALID[0], *rest]),
-    _header_mutation(), _truncation(), _byte_flips(),
+    _json_mutation(), _truncation(), _byte_flips(),
 )
 
 
@@ -115,7 +120,7 @@ def test_1000_fuzzed_messages_get_errors_or_are_dropped_and_service_goes_on(fuzz
     while True:  # everything before the ping's answer must be a well-formed reply
         reply = peer.receive(timeout=10)
         assert reply is not None, "service stopped answering"
-        if reply.type == "heartbeat" and reply.get("job_id") == ping.msg_id:
+        if reply.type == "heartbeat" and reply.parent_id == ping.msg_id:
             break
         assert reply.type in ("error", "heartbeat", "progress", "result")
         if reply.type == "error":

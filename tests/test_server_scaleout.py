@@ -45,7 +45,7 @@ def cluster(tmp_path):
     broker.stop()
 
 
-def _slow(seed: int, steps: int = 2000) -> GenerateRequest:
+def _slow(seed: int, steps: int = 1000) -> GenerateRequest:
     return GenerateRequest(np.zeros(1600, np.float32), 16000, engine="slow", seed=seed, steps=steps)
 
 

@@ -107,9 +107,9 @@ def test_weights_are_hashed_once_then_trusted_until_the_file_changes(whisper, tm
 
 
 def test_checkpoint_tags_pick_the_whisper_version_and_unknown_ones_are_refused(whisper):
-    from dreamtalk.models.emodiff.features import front_end
+    from dreamtalk.features import by_tag
 
-    assert front_end("whisper-base-ct2-1").tag == "whisper-base-ct2-1"
-    assert front_end("whisper-base-2").tag == "whisper-base-2"
+    assert by_tag("whisper-base-ct2-1").tag == "whisper-base-ct2-1"
+    assert by_tag("whisper-base-2").tag == "whisper-base-2"
     with pytest.raises(InputError):
-        front_end("whisper-base-9")
+        by_tag("whisper-base-9")

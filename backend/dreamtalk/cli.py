@@ -1,14 +1,20 @@
-"""`dreamtalk` command line: generate, convert, demo, serve/worker/keys, corpus, preset, eval, train.
+"""`dreamtalk` command line: generate, convert, render, demo, serve/worker/keys, corpus, preset, eval, train.
 
-Every user error is one line on stderr and exit status 2; outputs are written atomically.
+Every user error is one line on stderr and exit status 2; outputs are written atomically (the takes of
+one run all together), and SIGTERM ends a command like Ctrl-C: cleanly, leaving no partial file.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import signal
 import sys
-from collections.abc import Sequence
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .core.errors import DreamTalkError, InputError
@@ -16,13 +22,25 @@ from .core.request import DEFAULT_ENGINE, EMOTIONS
 
 # Modules that add their own subcommands through `add_subcommands(subparsers)`; each subparser sets
 # `func=callable(args) -> int`. Listed here so that `dreamtalk --help` shows every command.
-SUBCOMMAND_MODULES: list[str] = ["dreamtalk.server.cli", "dreamtalk.corpus.cli", "dreamtalk.evaluation.cli", "dreamtalk.models.cli"]
+SUBCOMMAND_MODULES: list[str] = ["dreamtalk.server.cli", "dreamtalk.corpus.cli", "dreamtalk.evaluation.cli", "dreamtalk.models.cli",
+                                  "dreamtalk.render.neural.cli"]  # after models.cli: adds `train renderer`
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that `finally` blocks and atomic writes clean up."""
 
 
 def _add_generate(sub) -> None:
     p = sub.add_parser("generate", help="audio file -> ARKit-52 curves (.json, .csv, .npz)")
     p.add_argument("audio", help="speech recording (wav, flac, ogg, mp3)")
     p.add_argument("-o", "--output", required=True, help="output curves file: .json, .csv (Live Link Face) or .npz")
+    _add_generation_options(p)
+    p.add_argument("--takes", type=int, default=1, help="number of takes with consecutive seeds")
+    p.set_defaults(func=cmd_generate)
+
+
+def _add_generation_options(p: argparse.ArgumentParser) -> None:
+    """Options of `generate` that `render` shares (it generates the curves when given audio alone)."""
     p.add_argument("--transcript", help="what is said (text, or @file.txt); enables forced alignment")
     p.add_argument("--emotion", default="neutral",
                    help=f"emotion: {', '.join(EMOTIONS)}; diffusion engines also take mixes such as happy:0.7+surprised:0.3")
@@ -30,7 +48,6 @@ def _add_generate(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (blinks, gaze, head motion)")
     p.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
     p.add_argument("--engine", default=DEFAULT_ENGINE, help="emodiff (default: the diffusion model) or procedural")
-    p.add_argument("--takes", type=int, default=1, help="number of takes with consecutive seeds")
     p.add_argument("--style", help="emotion style clip: a curves file (.json/.csv/.npz; diffusion engines)")
     p.add_argument("--steps", type=int, help="sampling steps (diffusion engines; default from the model)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (diffusion engines)")
@@ -38,7 +55,29 @@ def _add_generate(sub) -> None:
                    help="lip refinement after EmoDiff (default on; --no-refine returns EmoDiff's curves, docs/lip.md)")
     p.add_argument("--max-seconds", type=float, default=3600.0, help="refuse longer audio")
     p.add_argument("--server", help="run on a backend at this ZeroMQ address instead of in-process")
-    p.set_defaults(func=cmd_generate)
+
+
+def _add_render(sub) -> None:
+    p = sub.add_parser("render", help="portrait + animation -> talking-head video (.mp4, H.264 + AAC)")
+    p.add_argument("portrait", help="a photo with one face (png, jpeg, ...)")
+    p.add_argument("-o", "--output", required=True, help="output video (.mp4)")
+    p.add_argument("--curves", help="animation to render (.json, .csv Live Link Face, .npz); else generated from --audio")
+    p.add_argument("--audio", help="speech recording: muxed into the video (and animated when --curves is not given)")
+    p.add_argument("--frames", help="also write every frame as PNG into this new (or empty) folder")
+    p.add_argument("--size", type=int, default=512, help="side of the square head crop in pixels (default 512)")
+    framing = p.add_mutually_exclusive_group()
+    framing.add_argument("--crop", dest="framing", action="store_const", const="crop",
+                         help="square crop around the head (default)")
+    framing.add_argument("--full", dest="framing", action="store_const", const="full", help="keep the whole picture")
+    p.add_argument("--face", choices=("single", "largest"), default="single",
+                   help="with several faces: refuse (single, default) or animate the largest")
+    p.add_argument("--renderer",
+                   help="geometric (CPU, no trained weights) or neural (a trained --checkpoint); default: neural "
+                        "when a checkpoint is given (--checkpoint or $DREAMTALK_RENDERER_CHECKPOINT), else geometric")
+    p.add_argument("--checkpoint", help="trained neural renderer (dreamtalk train renderer); no weights ship")
+    p.add_argument("--device", default="auto", help="neural renderer: auto (CUDA when there is a GPU), cpu or cuda")
+    _add_generation_options(p)
+    p.set_defaults(func=cmd_render, framing="crop")
 
 
 def _add_convert(sub) -> None:
@@ -63,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_generate(sub)
     _add_convert(sub)
+    _add_render(sub)
     _add_demo(sub)
     for module in SUBCOMMAND_MODULES:
         importlib.import_module(module).add_subcommands(sub)
@@ -80,30 +120,88 @@ def _transcript(value: str | None) -> str | None:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from .core.audio import load_audio
-    from .core.formats import _suffix, read_curves, write_curves
-    from .core.request import GenerateRequest
+    from .core.formats import _suffix, write_curves
     from .progress_bar import ProgressBar
 
     _suffix(args.output)  # reject an unknown output format before any work
-    if not Path(args.output).resolve().parent.is_dir():
-        raise InputError(f"output folder {Path(args.output).parent} does not exist")
-    style = read_curves(args.style) if args.style else None
+    outputs = [_take_path(Path(args.output), index, args.takes) for index in range(max(1, args.takes))]
+    check_writable(outputs)
     audio, rate = load_audio(args.audio, sample_rate=16000, max_seconds=args.max_seconds)
-    request = GenerateRequest(
-        audio=audio, sample_rate=rate, transcript=_transcript(args.transcript), emotion=args.emotion,
-        intensity=args.intensity, seed=args.seed, fps=args.fps, engine=args.engine, takes=args.takes,
-        style_clip=style, steps=args.steps, guidance=args.guidance, refine=args.refine,
-    )
+    request = _generate_request(args, audio, rate, args.takes)
     bar = ProgressBar()
     try:
         takes = _run(request, args.server, bar)
     finally:
         bar.close()
-    for index, curves in enumerate(takes):
-        path = _take_path(Path(args.output), index, len(takes))
-        write_curves(curves, path)
+    paths = [_take_path(Path(args.output), index, len(takes)) for index in range(len(takes))]
+    write_together(takes, paths, write_curves)
+    for path, curves in zip(paths, takes, strict=True):
         print(f"wrote {path} ({curves.num_frames} frames at {curves.fps:g} fps)")
     return 0
+
+
+def _generate_request(args: argparse.Namespace, audio, rate: int, takes: int = 1):
+    from .core.formats import read_curves
+    from .core.request import GenerateRequest
+
+    style = read_curves(args.style) if args.style else None
+    return GenerateRequest(
+        audio=audio, sample_rate=rate, transcript=_transcript(args.transcript), emotion=args.emotion,
+        intensity=args.intensity, seed=args.seed, fps=args.fps, engine=args.engine, takes=takes,
+        style_clip=style, steps=args.steps, guidance=args.guidance, refine=args.refine,
+    )
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .render.cli import run_render
+
+    return run_render(args, _generate_request, _run)
+
+
+def check_writable(paths: Sequence[Path]) -> None:
+    """Refuse, before any work, outputs that cannot be written: a missing folder, a folder in the way,
+    or a folder that does not let us create files (tried with a probe file, removed at once)."""
+    for path in paths:
+        folder = path.resolve().parent
+        if not folder.is_dir():
+            raise InputError(f"output folder {path.parent} does not exist")
+        if path.is_dir():
+            raise InputError(f"output {path} is a folder, not a file")
+    for folder in {path.resolve().parent for path in paths}:
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".dreamtalk-probe-", suffix=".part", dir=folder)
+        except OSError as error:
+            raise InputError(f"cannot write into {folder}: {error.strerror or error}") from None
+        os.close(handle)
+        os.unlink(probe)
+
+
+def write_together(items: Sequence, paths: Sequence[Path], write) -> None:
+    """`write(item, path)` for every pair so that the files appear together or not at all: each is
+    written to a hidden temp file beside its path first, then all are renamed into place with
+    SIGINT/SIGTERM held back; anything failing before that removes the temp files and keeps the old ones."""
+    temps = [path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part{path.suffix}") for path in paths]
+    try:
+        for item, temp in zip(items, temps, strict=True):
+            write(item, temp)
+        with _signals_held():
+            for temp, path in zip(temps, paths, strict=True):
+                os.replace(temp, path)
+    finally:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks (and no SIGTERM delivery to wait for)
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _run(request, server: str | None, bar) -> list:
@@ -145,13 +243,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with _sigterm_raises():
+            return int(args.func(args) or 0)
     except DreamTalkError as exc:
         print(f"dreamtalk: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("dreamtalk: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("dreamtalk: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While a command runs, SIGTERM raises `Terminated` (like Ctrl-C's KeyboardInterrupt) so that
+    atomic writes remove their temp files; commands that handle SIGTERM themselves (serve) replace it."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`make demo`: synthesize a short emotional sentence, animate it, write JSON + CSV + PNG plot."""
+"""`make demo`: synthesize a short emotional sentence, animate it, write JSON + CSV + PNG plot, and render
+the astronaut portrait speaking it (mp4 + a labelled contact sheet)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,25 @@ def run_demo(out: Path, emotion: str = "happy", intensity: float = 0.8,
                f"emotion {emotion} {intensity:g})")
     plot_curves(curves, speech.phones, out / "curves.png", f"{emotion} {intensity:g}: {DEMO_TEXT[:60]}...")
     yield f"wrote {out / 'curves.png'} (jawOpen, mouthClose, blinks, brows over time)"
+    yield from render_portrait(out, speech, curves, f"{emotion} {intensity:g}")
     yield f"import {out / 'curves.csv'} in Blender, Unreal Live Link or Unity; play {wav} alongside"
+
+
+def render_portrait(out: Path, speech, curves, label: str) -> Iterator[str]:
+    """The scikit-image astronaut portrait speaking the take: `portrait.mp4` and a labelled `portrait_frames.png`."""
+    from .render.analysis import analyse
+    from .render.pipeline import RenderInput, render_file
+    from .render.portraits import astronaut
+    from .render.renderer import GeometricRenderer
+    from .render.sheet import sheet_frames, write_sheet
+
+    portrait = analyse(astronaut())
+    video = out / "portrait.mp4"
+    count = render_file(RenderInput(portrait, curves, speech.audio, speech.sample_rate), video)
+    yield f"wrote {video} ({count} frames, 512x512, H.264 + AAC; the astronaut portrait, scikit-image, public domain)"
+    frames = sheet_frames(GeometricRenderer(portrait), curves, speech.phones)
+    sheet = write_sheet(frames, out / "portrait_frames.png", f"geometric renderer, {label}")
+    yield f"wrote {sheet} (neutral, open vowel, p/b/m closure, blink, smile, head turn)"
 
 
 def animate(speech, emotion: str, intensity: float, engine: str):

@@ -24,9 +24,9 @@ def available() -> bool:
 
 def transcribe(audio16: np.ndarray) -> str:
     """English text of 16 kHz mono audio (greedy decoding, no conditioning on earlier windows)."""
-    from ..features.whisper import _model
+    from ..features.whisper import loaded_model
 
-    segments, _info = _model().transcribe(
+    segments, _info = loaded_model().transcribe(
         np.asarray(audio16, np.float32), language="en", beam_size=1,
         condition_on_previous_text=False, vad_filter=False,
     )

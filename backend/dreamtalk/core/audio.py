@@ -15,6 +15,7 @@ from .errors import InputError
 
 DEFAULT_MAX_SECONDS = 3600.0  # one hour; configurable per call
 SILENCE_PEAK = 1e-4  # a peak below this (about -80 dBFS) counts as silence
+_MAX_WAV_CHUNKS = 64  # chunks looked at before a WAV's data chunk
 
 
 def load_audio(
@@ -40,11 +41,37 @@ def load_audio(
         raise InputError(
             f"{p} is {info.frames / info.samplerate:.1f} s long; the limit is {max_seconds:.0f} s"
         )
+    declared = wav_declared_frames(p)
+    if declared is not None and declared > info.frames + 1:
+        raise InputError(f"{p} is truncated: its header declares {declared / info.samplerate:.2f} s of audio "
+                         f"but the file holds {info.frames / info.samplerate:.2f} s")
     try:
         data, rate = soundfile.read(str(p), dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         raise InputError(f"{p} could not be decoded: {exc}") from None
     return prepare_audio(data, rate, sample_rate, max_seconds, str(p))
+
+
+def wav_declared_frames(path: str | os.PathLike) -> int | None:
+    """Frames the data chunk of a RIFF/WAVE header declares (libsndfile reads a cut file silently to
+    its end), or None: not a plain WAV, or a streaming header whose size is unknown (0 or 0xFFFFFFFF)."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = 0
+        for _ in range(_MAX_WAV_CHUNKS):
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                return None
+            kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if kind == b"data":
+                return size // block_align if block_align and size not in (0, 0xFFFFFFFF) else None
+            body = handle.read(min(size, 64)) if kind == b"fmt " else b""
+            if len(body) >= 14:
+                block_align = int.from_bytes(body[12:14], "little")
+            handle.seek(size + (size & 1) - len(body), os.SEEK_CUR)
+    return None
 
 
 def prepare_audio(

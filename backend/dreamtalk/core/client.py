@@ -1,10 +1,12 @@
 """Client for the DREAM-Talk backend service (plain Python + pyzmq + numpy; the Blender add-on vendors it).
 
 Each call opens its own DEALER socket (jupyter_client style: ROUTER on the server, DEALER here), so a
-`Client` may be shared between threads and a restarted server is picked up by the next call. While a
-job runs the client sends `heartbeat {job_id}` on a separate control socket whose routing id starts
-with b"C" (a broker broadcasts those to every worker; see docs/protocol.md), and expects the server's
-progress/heartbeat messages at least every `timeout` seconds.
+`Client` may be shared between threads and a restarted server is picked up by the next call. A message
+counts as an answer only when its `parent_header.msg_id` is the request's id; anything else on the
+socket is ignored (and does not count as the backend being alive). While a job runs the client sends
+`heartbeat {job_id}` on a separate control socket whose routing id starts with b"C" (a broker
+broadcasts those to every worker; see docs/protocol.md), and expects the server's progress/heartbeat
+messages at least every `timeout` seconds.
 """
 
 from __future__ import annotations
@@ -21,17 +23,20 @@ import zmq
 from .curves import Curves
 from .errors import DreamTalkError
 from .protocol import (
+    CONTROL_PREFIX,
     Message,
     ProtocolError,
+    answered_request,
     decode,
     encode,
+    render_to_message,
     request_to_message,
     split_envelope,
     takes_from_result,
+    video_from_result,
 )
-from .request import GenerateRequest
+from .request import GenerateRequest, RenderRequest
 
-CONTROL_PREFIX = b"C"  # routing-id prefix of control sockets (cancel, heartbeat)
 _POLL_MS = 50  # how often a waiting call looks at its cancel event
 
 
@@ -100,14 +105,14 @@ class Client:
     # ------------------------------------------------------------ public API
 
     def hello(self) -> dict:
-        """Capabilities: protocol, engines, presets, renderers, device, package version."""
-        message = Message("hello", {})
+        """Capabilities: protocol, package version, engines, presets, renderers, device, limits."""
+        message = Message("hello")
         with self._open() as sock:
             self._send(sock, message)
             reply = self._wait(sock, message.msg_id, time.monotonic())
         if reply.type != "hello":
             raise BackendError(f"backend answered hello with {reply.type!r}")
-        return dict(reply.fields)
+        return dict(reply.content)
 
     def generate(
         self,
@@ -116,19 +121,37 @@ class Client:
         cancel: threading.Event | None = None,
     ) -> list[Curves]:
         """Run `request` on the backend; one Curves per take. Raises BackendError subclasses."""
-        message = request_to_message(request)
+        reply = self._run_job(request_to_message(request), on_progress, cancel)
+        try:
+            return takes_from_result(reply)
+        except ProtocolError as error:
+            raise BackendError(f"backend sent an unreadable result: {error}") from None
+
+    def render(
+        self,
+        request: RenderRequest,
+        on_progress: Callable[[str, float], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> bytes:
+        """Render `request` on the backend; the encoded video (MP4 bytes). Raises BackendError subclasses
+        (`RemoteError` with code `no_renderer` from a backend without a renderer)."""
+        reply = self._run_job(render_to_message(request), on_progress, cancel)
+        try:
+            return video_from_result(reply)
+        except ProtocolError as error:
+            raise BackendError(f"backend sent an unreadable result: {error}") from None
+
+    def _run_job(self, message: Message, on_progress, cancel: threading.Event | None) -> Message:
+        """Send a job request, keep it alive (heartbeats, cancel) until its `result`; returns that."""
         job = _JobState(message.msg_id, cancel)
         with self._open() as sock, self._open(CONTROL_PREFIX + uuid.uuid4().bytes) as control:
             self._send(sock, message)
             reply = self._wait(sock, job.job_id, time.monotonic(), job, control, on_progress)
         if reply.type != "result":
-            raise BackendError(f"backend answered generate with {reply.type!r}")
+            raise BackendError(f"backend answered {message.type} with {reply.type!r}")
         if job.cancel_sent:
             raise JobCancelled("job cancelled (it finished before the cancel reached the backend)")
-        try:
-            return takes_from_result(reply)
-        except ProtocolError as error:
-            raise BackendError(f"backend sent an unreadable result: {error}") from None
+        return reply
 
     def close(self) -> None:
         if not self._closed:
@@ -163,7 +186,7 @@ class Client:
         return sock
 
     def _send(self, sock: zmq.Socket, message: Message) -> None:
-        message.fields.setdefault("session", self.session)
+        message.session = self.session
         try:
             sock.send_multipart(encode(message), flags=zmq.NOBLOCK, copy=False)
         except zmq.Again:
@@ -178,7 +201,7 @@ class Client:
         control: zmq.Socket | None = None,
         on_progress: Callable[[str, float], None] | None = None,
     ) -> Message:
-        """Receive until the final reply for `job_id`; heartbeats and cancels go out on `control`."""
+        """Receive until the final reply to request `job_id`; heartbeats and cancels go out on `control`."""
         try:
             return self._receive_until(sock, job_id, started, job, control, on_progress)
         except zmq.ZMQError as error:  # e.g. close() from another thread terminated the context
@@ -199,8 +222,8 @@ class Client:
             if job is not None and control is not None:
                 job.tick(self, control)
             if sock.poll(_POLL_MS):
-                reply = self._receive(sock)
-                if reply is None or reply.get("job_id", job_id) != job_id:
+                reply = self._receive(sock, job_id)
+                if reply is None:  # not an answer to this request: ignored, the silence clock runs on
                     continue
                 heard, last = True, time.monotonic()
                 if reply.type == "progress" and on_progress is not None:
@@ -214,14 +237,19 @@ class Client:
                     raise JobCancelled("job cancelled (the backend did not confirm)")
                 raise self._silence_error(heard)
 
-    def _receive(self, sock: zmq.Socket) -> Message | None:
-        frames = sock.recv_multipart()
+    def _receive(self, sock: zmq.Socket, request_id: str) -> Message | None:
+        """The next message if it answers `request_id` (parent_header.msg_id), else None."""
         try:
-            return decode(split_envelope(frames)[1])
+            body = split_envelope(sock.recv_multipart())[1]
+        except ProtocolError:
+            return None  # garbage on our own socket
+        try:
+            message = decode(body, peer=f"the backend at {self.address}")
         except ProtocolError as error:
-            if error.code == "version_mismatch":
+            if error.code == "version_mismatch" and answered_request(body) == request_id:
                 raise RemoteError(error.code, str(error)) from None
-            return None  # garbage on our own socket: ignore it
+            return None  # garbage, or a reply in another protocol major meant for someone else
+        return message if message.parent_id == request_id else None
 
     def _silence_error(self, heard: bool) -> BackendError:
         if heard:

@@ -9,21 +9,26 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .arkit import ARKIT_NAMES, EYE_ROTATION_NAMES, HEAD_POSE_NAMES, match_names, pascal_case
+from . import live_link
+from .arkit import ARKIT_NAMES, EYE_ROTATION_NAMES, HEAD_POSE_NAMES, canonical_name, match_names, pascal_case
 from .curves import Curves
 from .errors import InputError
+from .live_link import TakeSummary
 
 JSON_FORMAT = "arkit52"
 JSON_VERSION = 1
 NPZ_VERSION = 1
 LLF_SHAPE_COUNT = 61  # 52 blendshapes + head yaw/pitch/roll + 2 x eye yaw/pitch/roll
+log = logging.getLogger(__name__)
 
 # Live Link Face writes Jaw and Mouth Right before Left: a different order from Apple's.
 _LLF_ORDER = list(ARKIT_NAMES)
@@ -159,24 +164,71 @@ def write_llf_csv(curves: Curves, path: str | os.PathLike) -> Path:
     return atomic_write(path, lambda f: f.write(out.getvalue().encode("utf-8")))
 
 
-def read_llf_csv(path: str | os.PathLike, fps: float | None = None) -> Curves:
-    """Read a Live Link Face CSV in any column order; fps is inferred from the timecodes if not given."""
+@dataclass
+class LlfTake:
+    """A Live Link Face take as read: the curves on a regular grid and what reading found."""
+
+    curves: Curves
+    summary: TakeSummary
+
+
+def read_llf_take(path: str | os.PathLike, fps: float | None = None) -> LlfTake:
+    """Read a Live Link Face CSV (any column order) on its own clock; see `live_link`.
+
+    Timing comes from the timecodes; `fps` declares their rate (else inferred from the largest FF)
+    and is required when there is no Timecode column (rows are then taken as regular at `fps`).
+    """
     rows = _csv_rows(path)
     header, body = rows[0], rows[1:]
-    columns = match_names(header)
-    missing = [n for n in ARKIT_NAMES if n not in columns]
-    if len(missing) == len(ARKIT_NAMES):
-        raise InputError(f"{path} has no ARKit blendshape columns")
+    columns = _llf_columns(path, header)
     timecode_col = next((i for i, h in enumerate(header) if h.strip().lower() == "timecode"), None)
     table = _numeric_table(path, body, header, timecode_col, columns)
-    rate = fps if fps is not None else _infer_fps(path, body, timecode_col)
-    values = np.zeros((len(body), len(ARKIT_NAMES)), np.float32)
+    values = np.zeros((len(body), len(ARKIT_NAMES)), np.float64)
     for i, name in enumerate(ARKIT_NAMES):
         if name in columns:
             values[:, i] = table[:, columns[name]]
-    head = _optional_block(table, columns, HEAD_POSE_NAMES)
-    eyes = _optional_block(table, columns, EYE_ROTATION_NAMES)
-    return Curves(rate, values, head, eyes)
+    clamped, worst = live_link.clamp_blendshapes(str(path), values, np.arange(len(body)) + 2)
+    blocks = [values, _optional_block(table, columns, HEAD_POSE_NAMES), _optional_block(table, columns, EYE_ROTATION_NAMES)]
+    rate, times = _llf_times(path, body, timecode_col, fps)
+    frames, grid_fps, dropped, duplicates = live_link.regular_frames(
+        times, np.concatenate([b for b in blocks if b is not None], axis=1), rate or float(fps),
+    )  # (T, 52 [+3 head] [+6 eyes])
+    head = frames[:, 52:55] if blocks[1] is not None else None
+    eyes = frames[:, -6:] if blocks[2] is not None else None
+    curves = Curves(grid_fps, frames[:, :52], head, eyes)
+    summary = TakeSummary(len(body), curves.num_frames, grid_fps, rate, dropped, duplicates, clamped, worst)
+    return LlfTake(curves, summary)
+
+
+def _llf_times(path, body: list[list[str]], timecode_col: int | None, fps: float | None):
+    """(timecode rate or None, `(N,)` row seconds from the first row)."""
+    if timecode_col is None:
+        if fps is None:
+            raise InputError(f"{path} has no Timecode column; pass the fps explicitly")
+        return None, np.arange(len(body)) / float(fps)
+    fields = live_link.timecode_fields(str(path), [r[timecode_col] for r in body])
+    rate = live_link.timecode_rate(str(path), fields, fps)
+    return rate, live_link.row_times(str(path), fields, rate)
+
+
+def read_llf_csv(path: str | os.PathLike, fps: float | None = None) -> Curves:
+    """`read_llf_take(...).curves`; clamped values are logged as one warning line."""
+    take = read_llf_take(path, fps)
+    if take.summary.warning():
+        log.warning("%s: %s", Path(path).name, take.summary.warning())
+    return take.curves
+
+
+def _llf_columns(path, header: list[str]) -> dict[str, int]:
+    """Canonical name -> column of the header; a name given twice or no ARKit column is refused."""
+    columns = match_names(header)
+    if not any(n in columns for n in ARKIT_NAMES):
+        raise InputError(f"{path} has no ARKit blendshape columns")
+    for index, raw in enumerate(header):
+        canon = canonical_name(raw)
+        if canon is not None and columns[canon] != index:
+            raise InputError(f"{path}: column {raw.strip()} appears twice (columns {columns[canon] + 1} and {index + 1})")
+    return columns
 
 
 def _csv_rows(path: str | os.PathLike) -> list[list[str]]:
@@ -192,7 +244,7 @@ def _csv_rows(path: str | os.PathLike) -> list[list[str]]:
 
 def _numeric_table(path, body, header, timecode_col, columns) -> np.ndarray:
     width = len(header)
-    table = np.zeros((len(body), width), np.float32)
+    table = np.zeros((len(body), width), np.float64)
     wanted = sorted(set(columns.values()))
     for r, row in enumerate(body):
         if len(row) != width:
@@ -205,22 +257,6 @@ def _numeric_table(path, body, header, timecode_col, columns) -> np.ndarray:
         bad_row = int(np.argwhere(~np.isfinite(table))[0][0])
         raise InputError(f"{path} row {bad_row + 2} contains NaN or infinite values")
     return table
-
-
-def _infer_fps(path, body: list[list[str]], timecode_col: int | None) -> float:
-    if timecode_col is None:
-        raise InputError(f"{path} has no Timecode column; pass the fps explicitly")
-    frame_numbers = []
-    for row in body:
-        parts = row[timecode_col].strip().split(":")
-        if len(parts) != 4:
-            raise InputError(f"{path}: bad timecode {row[timecode_col]!r}; expected HH:MM:SS:FF.mmm")
-        frame_numbers.append(int(float(parts[3])))
-    top = max(frame_numbers) + 1
-    for standard in (24, 25, 30, 48, 50, 60, 120):
-        if top <= standard and (len(body) < standard or top > standard * 0.8):
-            return float(standard)
-    return float(top)
 
 
 def _optional_block(table: np.ndarray, columns: dict[str, int], names: tuple[str, ...]):

@@ -16,16 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.audio import resample
 from ..core.errors import InputError
 from ..core.request import EmotionKey
 from . import store
 from .texts import random_sentence
 from .voices import sample_emotion, sample_voice, split_of, with_ending
 
-LABELER = "procedural-1"  # recorded with every label: which engine (and version) made it
 SHARD_SIZE = 24  # utterances per synthesized shard (~70-90 s of speech)
-REAL_SHARD_SIZE = 40
 
 
 @dataclass(frozen=True)
@@ -50,22 +47,17 @@ def synth_item(seed: int, shard: int, index: int) -> store.Item:
     voice = sample_voice(rng, emotion, intensity)
     text = with_ending(random_sentence(rng), emotion, rng)
     speech = fresh_synthesize(text, voice)
-    audio, phones = _to_corpus_rate(speech.audio, speech.sample_rate), list(speech.phones)
+    audio, phones = store.to_corpus_rate(speech.audio, speech.sample_rate), list(speech.phones)
     label_seed = int(rng.integers(2**31))
     curves = animate(audio, store.SAMPLE_RATE, phones, store.FPS, [EmotionKey(0.0, emotion, intensity)],
                      seed=label_seed)
     record = {
         "id": f"syn-{seed}-{shard:05d}-{index:02d}", "source": "espeak", "speaker": voice.variant,
         "split": split_of(voice.variant), "text": text, "emotion": emotion, "level": level,
-        "intensity": intensity, "label_seed": label_seed, "labels": LABELER, "voice": voice.as_dict(),
+        "intensity": intensity, "label_seed": label_seed, "labels": store.LABELER, "voice": voice.as_dict(),
         "phones": store.encode_phones(phones),
     }
     return store.Item(audio, curves, record)
-
-
-def _to_corpus_rate(audio: np.ndarray, rate: int) -> np.ndarray:
-    audio = np.asarray(audio, np.float32)
-    return audio if rate == store.SAMPLE_RATE else resample(audio, rate, store.SAMPLE_RATE)
 
 
 def build_synth_shard(root: str, seed: int, shard: int, size: int = SHARD_SIZE) -> float:
@@ -111,10 +103,10 @@ def build(out: str | Path, cfg: BuildConfig, progress: Callable[[str, float], No
         raise InputError("--hours must be positive")
     _check_resume(root, cfg)
     root.mkdir(parents=True, exist_ok=True)
-    from ..features.frontend import default_name
+    from ..features import default_name
 
     store.write_header(root, {"seed": cfg.seed, "hours": cfg.hours, "shard_size": cfg.shard_size,
-                              "labels": LABELER, "real": cfg.real, "default_frontend": default_name()})
+                              "labels": store.LABELER, "real": cfg.real, "default_frontend": default_name()})
     shards = _build_synth(root, cfg, progress)
     real = 0
     if cfg.real:

@@ -16,6 +16,8 @@ import numpy as np
 from ..core.request import EmotionKey
 from . import store
 
+REAL_SHARD_SIZE = 40  # real utterances per shard
+
 MIN_SECONDS, MAX_SECONDS = 0.8, 20.0  # prompts outside this range are skipped (beeps, long menus)
 
 
@@ -23,9 +25,8 @@ def real_item(name: str, audio: np.ndarray, rate: int, transcript: str) -> store
     """Align one prompt and label it (neutral); None when alignment finds no phones."""
     from ..align import phones_for
     from ..procedural.engine import animate
-    from .build import LABELER, _to_corpus_rate
 
-    audio = _to_corpus_rate(audio, rate)
+    audio = store.to_corpus_rate(audio, rate)
     phones = list(phones_for(audio, store.SAMPLE_RATE, transcript))
     if not any(p.phone != "SIL" for p in phones):
         return None
@@ -35,7 +36,7 @@ def real_item(name: str, audio: np.ndarray, rate: int, transcript: str) -> store
     record = {
         "id": f"real-{name}", "source": "real", "speaker": "asterisk-en-f", "split": "real",
         "text": transcript, "emotion": "neutral", "level": 0, "intensity": 0.0, "label_seed": label_seed,
-        "labels": LABELER, "phones": store.encode_phones(phones),
+        "labels": store.LABELER, "phones": store.encode_phones(phones),
     }
     return store.Item(audio, curves, record)
 
@@ -69,7 +70,6 @@ def _real_shard(root: str, name: str, prompts: list) -> int:
 
 def build_real(root: Path, cfg, progress: Callable[[str, float], None]) -> int:
     """Add the real prompts as `real-XXXXX` shards (resumable); return how many utterances there are."""
-    from .build import REAL_SHARD_SIZE
 
     try:
         prompts = _prompts(cfg.real_limit)

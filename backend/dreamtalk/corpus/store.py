@@ -31,6 +31,15 @@ FORMAT = "dreamtalk-corpus"
 VERSION = 1
 SAMPLE_RATE = 16000  # Hz: all corpus audio
 FPS = 25.0  # frames per second of all corpus labels
+LABELER = "procedural-1"  # recorded with every label: which engine (and version) made it
+
+
+def to_corpus_rate(audio: np.ndarray, rate: int) -> np.ndarray:
+    """Mono float32 audio at the corpus rate (SAMPLE_RATE)."""
+    from ..core.audio import resample
+
+    audio = np.asarray(audio, np.float32)
+    return audio if rate == SAMPLE_RATE else resample(audio, rate, SAMPLE_RATE)
 
 
 @dataclass

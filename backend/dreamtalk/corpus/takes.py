@@ -3,8 +3,8 @@
 A take is a CSV of curves (Live Link Face columns) with a sound track beside it of the same stem: a
 .wav/.flac/.ogg/.mp3, or the take's .mov/.mp4 video (its audio stream, decoded with PyAV when
 installed). An optional `<stem>.txt` transcript enables forced alignment, so lip metrics can use phones.
-Every take is checked before anything is written (missing audio, unknown columns, NaN rows, audio and
-curves of different lengths); the new shard is written atomically, so a rejected batch leaves an
+Every take is checked before anything is written (missing audio; missing, duplicated or unknown
+columns; NaN rows; timecodes that go back in time; audio and curves of different lengths); the new shard is written atomically, so a rejected batch leaves an
 existing corpus exactly as it was. Captured curves are the labels (resampled to the corpus fps).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.arkit import canonical_name
+from ..core.arkit import ARKIT_NAMES, HEAD_POSE_NAMES, canonical_name
 from ..core.audio import load_audio, prepare_audio
 from ..core.errors import InputError
 from ..core.formats import read_llf_csv
@@ -52,12 +52,23 @@ def find_takes(folder: Path) -> list[Path]:
 
 
 def check_columns(path: Path) -> None:
-    """Reject a CSV with columns that are neither ARKit, head/eye pose, Timecode nor BlendShapeCount."""
+    """Reject a CSV whose columns are not a whole Live Link Face take: every ARKit blendshape and the
+    head pose once each (they are the labels: a missing one would train as a still zero), nothing but
+    those, the eye rotations, Timecode and BlendShapeCount."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
         header = next(csv.reader(handle), [])
     unknown = [h for h in header if h.strip().lower() not in KNOWN_EXTRA_COLUMNS and canonical_name(h) is None]
     if unknown:
         raise InputError(f"{path}: unknown columns {unknown[:5]} (expected Live Link Face ARKit columns)")
+    names = [canonical_name(h) for h in header]
+    twice = sorted({n for n in names if n is not None and names.count(n) > 1})
+    if twice:
+        raise InputError(f"{path}: column {twice[0]} appears twice")
+    missing = [n for n in ARKIT_NAMES + HEAD_POSE_NAMES if n not in names]
+    if missing:
+        what = "ARKit blendshape" if all(n in ARKIT_NAMES for n in missing) else "ARKit blendshape / head pose"
+        raise InputError(f"{path}: misses {len(missing)} {what} columns ({', '.join(missing[:4])}"
+                         f"{' ...' if len(missing) > 4 else ''}); a take must have all of them")
 
 
 def sound_track(csv_path: Path) -> tuple[np.ndarray, int]:

@@ -1,4 +1,8 @@
-"""Engine registry: name -> callable turning a `GenerateRequest` into one `Curves` per take.
+"""Engines: the pipelines that turn a `GenerateRequest` into one `Curves` per take, and their registry.
+
+Each pipeline is a module here (`procedural`: alignment + the rule engine; `emodiff`: EmoDiff + lip
+refinement, with `styles`, `feature_cache` and `installed` checkpoints); the networks, samplers and
+training they use live in `dreamtalk.models`, the rule engine in `dreamtalk.procedural`.
 
 Engines are registered lazily (module path + function name) so that listing engines never imports
 torch. An engine function has the signature
@@ -6,45 +10,27 @@ torch. An engine function has the signature
     run(request: GenerateRequest, progress: Progress) -> list[Curves]
 
 and must call `progress(stage, fraction)` now and then; `progress` raises `Cancelled` when the caller
-cancelled the job, which ends the engine cleanly.
+cancelled the job, which ends the engine cleanly (`Progress` and `Cancelled` live in `core.progress`,
+shared with renderers, and are re-exported here).
 """
 
 from __future__ import annotations
 
 import importlib
-import threading
 from collections.abc import Callable
 
 from ..core.curves import Curves
-from ..core.errors import DreamTalkError, InputError
+from ..core.errors import InputError
+from ..core.locking import check_mask, keep_locked
+from ..core.progress import Cancelled, Progress
 from ..core.request import GenerateRequest
 
-
-class Cancelled(DreamTalkError):
-    """The job was cancelled by its caller."""
-
-
-class Progress:
-    """Progress reporting + cancellation hook handed to engines."""
-
-    def __init__(
-        self,
-        report: Callable[[str, float], None] | None = None,
-        cancel_event: threading.Event | None = None,
-    ) -> None:
-        self._report = report
-        self.cancel_event = cancel_event or threading.Event()
-
-    def __call__(self, stage: str, fraction: float) -> None:
-        if self.cancel_event.is_set():
-            raise Cancelled("job cancelled")
-        if self._report is not None:
-            self._report(stage, min(1.0, max(0.0, float(fraction))))
+__all__ = ["Cancelled", "Progress", "available", "generate", "register", "resolve"]
 
 
 _ENGINES: dict[str, str] = {
-    "procedural": "dreamtalk.procedural.engine:run",
-    "emodiff": "dreamtalk.models.emodiff.engine:run",
+    "procedural": "dreamtalk.engines.procedural:run",
+    "emodiff": "dreamtalk.engines.emodiff:run",
 }
 
 
@@ -68,8 +54,25 @@ def resolve(name: str) -> Callable[[GenerateRequest, Progress], list[Curves]]:
 
 
 def generate(request: GenerateRequest, progress: Progress | None = None) -> list[Curves]:
-    """Run the requested engine; returns `request.takes` curves at `request.fps`."""
+    """Run the requested engine; returns `request.takes` curves at `request.fps`.
+
+    With locked frames (any rate) every engine's takes come back on the locked frames' grid with those
+    frames exactly as given and the generated ones eased onto them (`core.locking.keep_locked`)."""
     progress = progress or Progress()
+    locked = _check_locked(request)
     takes = resolve(request.engine)(request, progress)
+    if locked is not None:
+        takes = [keep_locked(take, request.locked, locked) for take in takes]
     progress("done", 1.0)
     return takes
+
+
+def _check_locked(request: GenerateRequest):
+    """The locked mask, checked before any work (None without locked frames)."""
+    if request.locked is None or request.locked_mask is None:
+        return None
+    mask = check_mask(request.locked, request.locked_mask)
+    if abs(request.locked.duration - request.duration) > 1.5 / request.locked.fps:
+        raise InputError(f"locked frames must cover the audio: {request.locked.duration:.2f} s of frames "
+                         f"for {request.duration:.2f} s of audio")
+    return mask

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core.arkit import INDEX
-from ..procedural.prosody import loudness
+from ..features.prosody import loudness
 from ..procedural.visemes import BILABIALS, OPEN_VOWELS
 
 CLOSED_FRACTION = 0.25  # a bilabial is closed when its min gap <= this x the 95th-percentile gap

@@ -1,5 +1,18 @@
 """Audio front ends: frame-aligned features at the curves' frame rate, cached per utterance."""
 
-from .frontend import DEFAULT, FALLBACK, FrontEnd, available, default_name, get_frontend
+from .frontend import FrontEnd
+from .registry import (
+    DEFAULT,
+    FALLBACK,
+    SAMPLE_RATE,
+    available,
+    by_tag,
+    default_name,
+    default_tag,
+    get_frontend,
+)
 
-__all__ = ["DEFAULT", "FALLBACK", "FrontEnd", "available", "default_name", "get_frontend"]
+__all__ = [
+    "DEFAULT", "FALLBACK", "SAMPLE_RATE", "FrontEnd", "available", "by_tag", "default_name", "default_tag",
+    "get_frontend",
+]

@@ -3,7 +3,7 @@
 Per frame k (time k/fps): a 40-band log-mel spectrum (Slaney-style triangular filters, 60 Hz-7.6 kHz)
 of a 32 ms Hann window at each of `SUBFRAMES` sub-positions spread over the frame period (so a 25 fps
 row keeps the 10 ms detail a mel front end normally has), log RMS energy, and the pitch excursion in
-semitones plus a voicing flag from the autocorrelation tracker of `procedural.prosody`.
+semitones plus a voicing flag from the autocorrelation tracker of `features.prosody`.
 Features are not normalised here; models normalise with statistics stored in their checkpoints.
 """
 
@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..core.audio import resample
-from ..procedural.prosody import frame_windows, pitch
+from .prosody import frame_windows, pitch
 
 VERSION = "1"
 RATE = 16000  # Hz: audio is resampled to this rate first

@@ -133,6 +133,11 @@ def _model():
     return WhisperModel(str(model_dir()), device="cpu", compute_type="float32", cpu_threads=encoder_threads())
 
 
+def loaded_model():
+    """The faster-whisper model, loaded once; `align.transcribe` uses it (and `encode_ct2`)."""
+    return _model()
+
+
 @lru_cache(maxsize=4)
 def torch_encoder(device: str = "cpu"):
     """The PyTorch Whisper encoder on `device`, built once per process and device."""

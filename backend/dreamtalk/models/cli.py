@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..features import default_tag
 from .lip.config import LipRefinerConfig, LipTrainConfig
 
 
@@ -13,11 +14,46 @@ def _add_training_run(parser, out: str, frontend_help: str) -> None:
     parser.add_argument("--corpus", required=True, help="a built corpus (docs/CORPUS.md) or a folder of .npz clips")
     parser.add_argument("--split", default="train", help="split of a built corpus to train on")
     parser.add_argument("--limit", type=int, help="use at most this many utterances (spread evenly)")
-    parser.add_argument("--frontend", default="whisper-base-ct2-1", help=f"audio front end tag (default %(default)s{frontend_help})")
+    parser.add_argument("--frontend", help=f"audio front end tag (default: the default front end's, e.g. "
+                        f"whisper-base-ct2-1{frontend_help})")
     parser.add_argument("--out", default=out, help="checkpoint path (resumed when it exists)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--save-every", type=int, default=1000, help="steps between checkpoints")
+    parser.add_argument("--save-every", type=int, default=1000,
+                        help="steps between checkpoints (and validation losses)")
     parser.add_argument("--fresh", action="store_true", help="start over even if --out exists")
+    parser.add_argument("--val-split", help="held-out split for the validation loss and the best checkpoint "
+                        "(OUT with .best before its suffix); default: 'val' when the corpus has one; 'none': off")
+    parser.add_argument("--val-corpus", help="take the validation clips from this corpus (e.g. for a folder "
+                        "of .npz clips, which has no splits)")
+    parser.add_argument("--val-limit", type=int, default=200, help="validation utterances at most (default %(default)s)")
+
+
+def _validation_clips(args: argparse.Namespace) -> list | None:
+    """The held-out clips for the validation loss, or None (no split asked for or available)."""
+    from .emodiff.data import load_corpus
+
+    if (args.val_split or "").lower() == "none":
+        return None
+    source = Path(args.val_corpus or args.corpus)
+    built = (source / "corpus.json").is_file()
+    if not args.val_corpus and not built:
+        print("no validation loss: a folder of .npz clips has no held-out split (use --val-corpus)")
+        return None
+    if built and not args.val_split:
+        from ..corpus.store import Corpus
+
+        if not Corpus(source).select("val"):
+            print(f"no validation loss: {source} has no 'val' split (use --val-split)")
+            return None
+    clips = load_corpus(source, args.frontend, split=args.val_split or "val", limit=args.val_limit)
+    print(f"validation loss on {len(clips)} held-out clips from {source}")
+    return clips
+
+
+def _wrote(out: str) -> None:
+    best = Path(out).with_name(f"{Path(out).stem}.best{Path(out).suffix}")
+    extra = f"; best validation loss in {best}" if best.is_file() else ""
+    print(f"wrote {out} (losses in {out}.log.jsonl{extra})")
 
 
 def _check_out_folder(out: str) -> None:
@@ -44,6 +80,9 @@ def add_subcommands(sub) -> None:
     x = models.add_parser("emodiff-export", help="strip a training checkpoint down to what inference needs")
     x.add_argument("checkpoint", help="training checkpoint (from train emodiff)")
     x.add_argument("out", help="inference checkpoint to write")
+    x.add_argument("--steps", type=int, help="record this tuned number of sampling steps with the model")
+    x.add_argument("--guidance", type=float, help="record this tuned style guidance scale with the model")
+    x.add_argument("--audio-guidance", type=float, help="record this tuned audio guidance scale with the model")
     x.set_defaults(func=cmd_export)
     lp = models.add_parser("lip", help="train the lip refiner on a corpus folder (resumes from --out)")
     _add_training_run(lp, "lip.pt", "; --emodiff sets it")
@@ -84,16 +123,19 @@ def cmd_train_emodiff(args: argparse.Namespace) -> int:
     from .emodiff.train import train
 
     _check_out_folder(args.out)
+    args.frontend = args.frontend or default_tag()
     clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit)
+    val_clips = _validation_clips(args)
     bar = ProgressBar()
     dcfg = DenoiserConfig(window=args.window, width=args.width, layers=args.layers)
     tcfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, save_every=args.save_every)
     try:
         train(clips, args.out, dcfg, DiffusionConfig(prediction=args.prediction), tcfg, device=args.device,
-              fe_name=args.frontend, resume=not args.fresh, report=lambda s, n, loss: bar(f"loss {loss:.4f}", s / n))
+              fe_name=args.frontend, resume=not args.fresh, report=lambda s, n, loss: bar(f"loss {loss:.4f}", s / n),
+              val_clips=val_clips)
     finally:
         bar.close()
-    print(f"wrote {args.out} (losses in {args.out}.log.jsonl)")
+    _wrote(args.out)
     return 0
 
 
@@ -105,11 +147,13 @@ def cmd_train_lip(args: argparse.Namespace) -> int:
     _check_out_folder(args.out)
     emodiff = None
     if args.emodiff:
-        from .emodiff.model import load
+        from .emodiff.model import EmoDiff
 
-        emodiff = load(args.emodiff)
+        emodiff = EmoDiff.load(args.emodiff)
         args.frontend = emodiff.front_end
+    args.frontend = args.frontend or default_tag()
     clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit)
+    val_clips = _validation_clips(args)
     bar = ProgressBar()
     try:
         generated = None
@@ -123,15 +167,15 @@ def cmd_train_lip(args: argparse.Namespace) -> int:
                               emotion_weight=args.emotion_weight, p_generated=args.p_generated,
                               p_clean=args.p_clean, audio_noise=args.audio_noise, max_shift=args.max_shift)
         train(clips, args.out, args.frontend, LipRefinerConfig(window=args.window, overlap=args.window // 2), tcfg, generated,
-              resume=not args.fresh, report=lambda s, n, loss: bar(f"loss {loss:.4f}", s / n))
+              resume=not args.fresh, report=lambda s, n, loss: bar(f"loss {loss:.4f}", s / n), val_clips=val_clips)
     finally:
         bar.close()
-    print(f"wrote {args.out} (losses in {args.out}.log.jsonl)")
+    _wrote(args.out)
     return 0
 
 
 def cmd_smoke_corpus(args: argparse.Namespace) -> int:
-    from .emodiff.smoke import write_smoke_corpus
+    from ..corpus.smoke import write_smoke_corpus
 
     paths = write_smoke_corpus(args.out, args.clips, args.words, args.seed)
     print(f"wrote {len(paths)} smoke clips to {args.out}")
@@ -139,12 +183,21 @@ def cmd_smoke_corpus(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """`train emodiff-export` / `train lip-export`: the checkpoint without its training state."""
+    """`train emodiff-export` / `train lip-export`: the checkpoint without its training state; EmoDiff's
+    may record the sampler settings it was tuned with (they become the engine's defaults)."""
     if args.model == "lip-export":
-        from .lip.model import export
-    else:
-        from .emodiff.model import export
+        from .lip.model import LipModel
 
-    path = export(args.checkpoint, args.out)
+        path = LipModel.export(args.checkpoint, args.out)
+    else:
+        from dataclasses import replace
+
+        from .emodiff.model import EmoDiff
+
+        model = EmoDiff.load(args.checkpoint)
+        tuned = {"steps": args.steps, "guidance": args.guidance, "audio_guidance": args.audio_guidance}
+        model.sampler = replace(model.sampler, **{k: v for k, v in tuned.items() if v is not None})
+        model.save(args.out)
+        path = Path(args.out)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0

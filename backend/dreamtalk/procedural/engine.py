@@ -1,4 +1,5 @@
-"""The procedural engine: timed phones + prosody + emotion -> ARKit-52 curves.
+"""The procedural engine's animation: timed phones + prosody + emotion -> ARKit-52 curves (the
+`--engine procedural` pipeline around it, alignment included, is `engines/procedural.py`).
 
 Layers, in order: coarticulated visemes (mouth/jaw/tongue) -> emotion offsets -> blinks and gaze ->
 bilabial closures enforced last (so no emotion can open a p/b/m) -> head pose from prosody.
@@ -11,14 +12,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..core.audio import prepare_audio
 from ..core.curves import Curves
-from ..core.request import EmotionKey, GenerateRequest
-from . import coarticulation, emotion, eyes, head, prosody
+from ..core.request import EmotionKey
+from ..features import prosody
+from . import coarticulation, emotion, eyes, head
 from .config import ProceduralConfig
 from .noise import smooth
 
-ANALYSIS_RATE = 16000  # Hz: prosody and alignment run at this rate
+ANALYSIS_RATE = 16000  # Hz: prosody and alignment run at this rate (engines.procedural resamples to it)
 
 
 def animate(
@@ -47,26 +48,3 @@ def animate(
     values = coarticulation.enforce_closures(np.clip(values, 0.0, 1.0), closures)
     pose = head.head_pose(loud, pitch_st, weights, fps, rng, cfg)
     return Curves(fps, np.clip(values, 0.0, 1.0), pose, eye_rotation)
-
-
-def request_keys(request: GenerateRequest) -> list[EmotionKey]:
-    """The emotion keys of a request: its explicit keys, else its emotion at its intensity."""
-    if request.emotion_keys:
-        return list(request.emotion_keys)
-    return [EmotionKey(0.0, request.emotion, request.intensity)]
-
-
-def run(request: GenerateRequest, progress) -> list[Curves]:
-    """Engine entry point (see `dreamtalk.engines`): align once, then one `animate` per take."""
-    from ..align import phones_for  # deferred: pocketsphinx loads only when needed
-
-    for key in request_keys(request):
-        emotion.emotion_vector(key.emotion, key.intensity)  # validates names before slow work
-    audio, rate = prepare_audio(request.audio, request.sample_rate, ANALYSIS_RATE)
-    progress("align", 0.0)
-    phones = phones_for(audio, rate, request.transcript)
-    takes = []
-    for take in range(request.takes):
-        progress("animate", take / request.takes)
-        takes.append(animate(audio, rate, phones, request.fps, request_keys(request), request.seed + take))
-    return takes

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..core.protocol import MAX_FRAMES
+
 
 @dataclass
 class ServerConfig:
@@ -18,8 +20,13 @@ class ServerConfig:
     workers: int = 1  # engine threads in this process
     max_queue: int = 16  # jobs waiting for a worker; beyond that new jobs get "busy"
     max_jobs_per_client: int = 4  # queued + running jobs per client session (or CurveZMQ key)
-    max_audio_seconds: float = 600.0  # longest audio accepted in one generate request
-    max_message_bytes: int = 256 << 20  # ZMQ_MAXMSGSIZE: larger messages drop the connection
+    max_audio_seconds: float = 600.0  # longest audio in one request, checked from its declared shape
+    max_message_bytes: int = 256 << 20  # whole message (all frames); a larger one gets "too_large"
+    max_message_frames: int = MAX_FRAMES  # frames in one message; more gets "bad_message"
+    io_slice_frames: int = 20_000  # frames of one message the I/O thread reads before serving others again
+    refusal_log_interval: float = 10.0  # seconds: each kind of refusal is logged once per interval, then counted
+    max_render_seconds: float = 600.0  # longest animation accepted in one render request
+    max_portrait_pixels: int = 25_000_000  # largest portrait (width x height) a render request may carry
     job_timeout: float = 1800.0  # seconds a job may run before it is cancelled with "timeout"
     heartbeat_interval: float = 1.0  # seconds between heartbeats to clients with jobs in flight
     client_timeout: float = 10.0  # a job whose client sent nothing for this long is cancelled

@@ -38,3 +38,33 @@ def log_event(event: str, level: int = logging.INFO, exc_info: bool = False, **f
 
 def now() -> float:
     return time.monotonic()
+
+
+class RateLimitedLog:
+    """Logs repeated events (refusals, failures) at most once per kind and `interval` seconds; what it
+    held back is logged as counts per interval: `{"event": "events_held_back", "counts": {...}}`.
+    Used from the I/O thread only."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = float(interval)
+        self._counts: dict[str, int] = {}
+        self._since = now()
+
+    def event(self, event: str, kind: str, level: int = logging.INFO, exc_info: bool = False, **fields: object) -> None:
+        """Log `event` unless an event of this `kind` (e.g. its error code) was logged this interval."""
+        key = f"{event}:{kind}"
+        seen = self._counts.get(key, 0)
+        self._counts[key] = seen + 1
+        if seen == 0:
+            log_event(event, level, exc_info, **fields)
+
+    def flush(self, force: bool = False) -> None:
+        """At the end of an interval (or when `force`d): log the counts held back, start a new interval."""
+        moment = now()
+        if not force and moment - self._since < self.interval:
+            return
+        held = {key: count - 1 for key, count in self._counts.items() if count > 1}
+        if held:
+            log_event("events_held_back", interval=round(moment - self._since, 1), counts=held)
+        self._counts.clear()
+        self._since = moment

@@ -1,9 +1,11 @@
 """`Service`: the ZeroMQ front of the backend (ROUTER server, or DEALER worker behind a broker).
 
-One I/O thread owns every socket and never runs model work: it decodes requests, enforces limits,
-queues jobs, forwards worker replies from an inproc outbox, sends heartbeats for jobs in flight and
-cancels jobs whose client is gone (ROUTER_MANDATORY send failure or no heartbeat for
-`client_timeout`) or whose time is up. Engines run in `WorkerPool` threads. See docs/protocol.md.
+One I/O thread owns every socket and never runs model work: it reads messages within the whole-message
+limits (`intake.FrameReader`, a bounded number of frames per turn), checks requests cheaply, queues
+jobs, forwards worker replies from an inproc outbox, sends heartbeats for jobs in flight and cancels
+jobs whose client is gone (ROUTER_MANDATORY send failure or no heartbeat for `client_timeout`) or
+whose time is up. Engines, and the conversion of a request's arrays, run in `WorkerPool` threads.
+See docs/protocol.md ("Limits and guarantees").
 """
 
 from __future__ import annotations
@@ -15,11 +17,20 @@ import uuid
 import zmq
 
 from .. import engines
-from ..core.client import CONTROL_PREFIX
 from ..core.errors import InputError
-from ..core.protocol import Message, ProtocolError, decode, encode, error_message, peek_msg_id, split_envelope
+from ..core.protocol import (
+    CONTROL_PREFIX,
+    Message,
+    ProtocolError,
+    decode,
+    encode,
+    error_message,
+    peek_identity,
+    split_envelope,
+)
 from .config import ServerConfig
 from .handlers import Handlers
+from .intake import FrameReader, Incoming
 from .jobs import JobTable
 from .logs import log_event, now
 from .pool import WorkerPool
@@ -27,6 +38,7 @@ from .security import check_bind, make_curve_client, make_curve_server, start_au
 from .signals import run_until_signalled
 
 _DRAIN = 64  # messages handled per socket per poll round, so no socket starves the others
+ENVELOPE_ONLY = 1  # a refused message without a readable delimiter is answered on its first frame (ROUTER id)
 
 
 class Service:
@@ -40,7 +52,7 @@ class Service:
         self._thread: threading.Thread | None = None
         self._auth = None
         self.table = JobTable(config.max_queue, config.max_jobs_per_client)
-        self.handlers = Handlers(self)
+        self.handlers: Handlers | None = None  # made in start(), once the device is known
 
     # ------------------------------------------------------------ lifecycle
 
@@ -48,6 +60,7 @@ class Service:
         """Load plugins, open sockets (errors surface here), start workers and the I/O thread."""
         load_plugins(self.config.engine_plugins)
         self.device = resolve_device(self.config.device)
+        self.handlers = Handlers(self.config, self.table, self.send, lambda: self.stopping, self.device)
         self.context = zmq.Context()
         try:
             self._open_sockets()
@@ -119,6 +132,8 @@ class Service:
         self._outbox_address = f"inproc://dreamtalk-outbox-{uuid.uuid4().hex}"
         self.outbox = self.context.socket(zmq.PULL)
         self.outbox.bind(self._outbox_address)
+        self.readers = {sock: FrameReader(sock, config.max_message_bytes, config.max_message_frames,
+                                          config.io_slice_frames) for sock in (self.main, self.sub) if sock is not None}
 
     def _curve_client(self, sock: zmq.Socket) -> None:
         """Worker mode with CurveZMQ: authenticate to the broker with this worker's key."""
@@ -158,10 +173,11 @@ class Service:
         next_tick = now() + tick
         try:
             while not self._stop.is_set():
-                ready = dict(poller.poll(max(1, int((next_tick - now()) * 1000))))
+                busy = any(reader.mid_message for reader in self.readers.values())
+                ready = dict(poller.poll(0 if busy else max(1, int((next_tick - now()) * 1000))))
                 self._drain(ready, self.outbox, self._on_outbox)
-                self._drain(ready, self.main, self._on_request)
-                self._drain(ready, self.sub, self._on_broadcast)
+                self._read(ready, self.main, self._on_request)
+                self._read(ready, self.sub, self._on_broadcast)
                 if now() >= next_tick:
                     self.handlers.tick()
                     next_tick = now() + tick
@@ -173,6 +189,7 @@ class Service:
             self._close_sockets()
 
     def _drain(self, ready: dict, sock: zmq.Socket | None, handle) -> None:
+        """Worker reports from the trusted inproc outbox, whole messages at a time."""
         if sock is None or sock not in ready:
             return
         for _ in range(_DRAIN):
@@ -183,37 +200,73 @@ class Service:
             try:
                 handle(frames)
             except Exception:
-                log_event("handler_failed", 40, exc_info=True)
+                self.handlers.quiet.event("handler_failed", "outbox", 40, exc_info=True)
 
-    def _on_request(self, frames: list[zmq.Frame], broadcast: bool = False) -> None:
-        user = frames[0].get("User-Id") if self.curve else None
-        raw = [f.bytes for f in frames]
+    def _read(self, ready: dict, sock: zmq.Socket | None, handle) -> None:
+        """Messages from a network socket, at most `io_slice_frames` frames in this turn (so one message
+        of millions of frames is read over many turns, the others served in between)."""
+        reader = self.readers.get(sock)
+        if reader is None or (sock not in ready and not reader.mid_message):
+            return
+        budget = self.config.io_slice_frames
+        for _ in range(_DRAIN):
+            before = reader.frames_read
+            incoming = reader.read(budget)
+            budget -= reader.frames_read - before
+            if incoming is None:
+                return
+            try:
+                handle(incoming)
+            except Exception:
+                self.handlers.quiet.event("handler_failed", "request", 40, exc_info=True)
+            if budget <= 0:
+                return
+
+    def _on_request(self, incoming: Incoming, broadcast: bool = False) -> None:
+        frames = incoming.frames
+        user = frames[0].get("User-Id") if self.curve and isinstance(frames[0], zmq.Frame) else None
+        answer = self.config.mode == "server" and not broadcast
         try:
-            envelope, body = split_envelope(raw)
+            envelope, body = split_envelope(frames)
         except ProtocolError as error:
-            if self.config.mode == "server" and not broadcast and len(raw) > 1:
-                self.send(raw[:1], error_message(error.code, str(error)))
+            if answer and len(frames) > 1:
+                self._refuse(frames[:ENVELOPE_ONLY], {}, *(incoming.refusal or (error.code, str(error))))
+            return
+        if incoming.refusal is not None:
+            if not broadcast:
+                self._refuse(envelope, peek_identity(body), *incoming.refusal)
             return
         try:
-            message = decode(body)
+            message = decode(body, peer="the client")
         except ProtocolError as error:
             if not broadcast:
-                self.send(envelope, error_message(error.code, str(error), peek_msg_id(body)))
+                self._refuse(envelope, peek_identity(body), error.code, str(error))
             return
         try:
             self.handlers.dispatch(envelope, message, user, broadcast)
         except Exception as error:  # a bug in a handler: answer, log, keep serving
-            log_event("handler_failed", 40, exc_info=True, type=message.type)
+            self.handlers.quiet.event("handler_failed", message.type, 40, exc_info=True, type=message.type)
             if not broadcast:
                 text = f"server error handling {message.type}: {type(error).__name__}"
-                self.send(envelope, error_message("internal", text, message.msg_id))
+                self.send(envelope, error_message("internal", text, message.identity()))
 
-    def _on_broadcast(self, frames: list[zmq.Frame]) -> None:
-        self._on_request(frames, broadcast=True)
+    def _refuse(self, envelope: list, parent: dict, code: str, text: str) -> None:
+        """Answer a message that could not be read or broke a limit (logged at most once per interval)."""
+        self.send([bytes(f) for f in envelope], error_message(code, text, parent))
+        self.handlers.quiet.event("message_refused", code, code=code, reason=text, request=parent.get("msg_id"))
+
+    def _on_broadcast(self, incoming: Incoming) -> None:
+        self._on_request(incoming, broadcast=True)
 
     def _on_outbox(self, frames: list[zmq.Frame]) -> None:
+        """A worker's news about a job. Job state changes only here and in the handlers, all on this
+        thread, so a cancel and a finishing worker can never both answer the client."""
         kind, job_id, *body = [f.bytes for f in frames]
         job = self.table.jobs.get(job_id.decode())
+        if kind == b"started":
+            if job is not None and job.state == "queued":
+                job.state = "running"
+            return
         if job is not None and job.state != "answered" and body:
             self.send_frames(job.envelope, body)
             if kind == b"done":
@@ -227,6 +280,7 @@ class Service:
         self.pool.stop(self.config.shutdown_grace)
         while self.outbox.poll(0):
             self._on_outbox(self.outbox.recv_multipart(copy=False))
+        self.handlers.quiet.flush(force=True)
 
     # ------------------------------------------------------------ sending
 

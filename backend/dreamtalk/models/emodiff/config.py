@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-from ...core.arkit import NUM_BLENDSHAPES
+from ..pose import POSE_DIM
 
-POSE_DIM = NUM_BLENDSHAPES + 3  # x = 52 ARKit values + head yaw/pitch/roll
 FORMAT_VERSION = 1  # checkpoint format; bump on any incompatible change
 
 
@@ -69,7 +68,8 @@ class TrainConfig:
     weight_decay: float = 0.0  # Adam weight decay
     grad_clip: float = 1.0  # gradient norm clip
     log_every: int = 50  # steps between loss log lines
-    save_every: int = 1000  # steps between checkpoints (resumable)
+    save_every: int = 1000  # steps between checkpoints (resumable); the validation loss is computed there
+    val_batches: int = 8  # held-out batches averaged for the validation loss (when a validation split is given)
     seed: int = 0  # random seed
     workers: int = 0  # DataLoader worker processes
 

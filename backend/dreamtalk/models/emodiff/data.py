@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from ...core.errors import InputError
+from ...features import by_tag, default_tag
 from .conditions import condition_tracks
 from .config import DenoiserConfig
-from .features import DEFAULT_FRONT_END, front_end
 
 
 @dataclass
@@ -41,7 +41,7 @@ def load_clip(path: Path, fe_name: str, fps: float) -> Clip:
         if abs(float(data["fps"]) - fps) > 1e-6:
             raise InputError(f"{path} is at {float(data['fps']):g} fps; the model trains at {fps:g}")
         x = np.concatenate([data["values"], data["head_pose"]], axis=1).astype(np.float32)
-        feats = front_end(fe_name)(data["audio"].astype(np.float32), int(data["sample_rate"]), fps, len(x))
+        feats = by_tag(fe_name)(data["audio"].astype(np.float32), int(data["sample_rate"]), fps, len(x))
         return Clip(feats, x, str(data["emotion"]))
 
 
@@ -58,7 +58,7 @@ def load_store(root: Path, fe_name: str, fps: float, split: str, limit: int | No
         raise InputError(f"{root} has no utterances in split {split!r}")
     if limit and limit < len(records):
         records = [records[i] for i in np.linspace(0, len(records) - 1, limit).round().astype(int)]
-    fe = front_end(fe_name)
+    fe = by_tag(fe_name)
     clips = []
     for r in records:
         curves = corpus.curves(r)
@@ -68,10 +68,12 @@ def load_store(root: Path, fe_name: str, fps: float, split: str, limit: int | No
 
 
 def load_corpus(
-    folder: str | Path, fe_name: str = DEFAULT_FRONT_END, fps: float = 25.0, split: str = "train",
+    folder: str | Path, fe_name: str | None = None, fps: float = 25.0, split: str = "train",
     limit: int | None = None,
 ) -> list[Clip]:
-    """A built corpus (folder with corpus.json: `split`, `limit`) or a folder of `.npz` clips."""
+    """A built corpus (folder with corpus.json: `split`, `limit`) or a folder of `.npz` clips, with the
+    features of front end `fe_name` (a tag; None: the default front end)."""
+    fe_name = fe_name or default_tag()
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"corpus folder not found: {folder}")
@@ -81,12 +83,6 @@ def load_corpus(
     if not paths:
         raise InputError(f"no .npz clips in {folder}")
     return [load_clip(p, fe_name, fps) for p in paths]
-
-
-def statistics(clips: Sequence[Clip], floor: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and std (floored) over every frame."""
-    stacked = np.concatenate([c.x for c in clips])
-    return stacked.mean(0).astype(np.float32), np.maximum(stacked.std(0), floor).astype(np.float32)
 
 
 def emotion_presets(clips: Sequence[Clip], frames: int) -> dict[str, np.ndarray]:

@@ -12,11 +12,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from ...core.locking import ease_into_locked  # noqa: F401  (re-exported: the lip refiner and tests use it here)
+from ..windows import window_starts
 from .conditions import StyleKey, build_conditions, fit_style, window_styles
 from .config import SamplerConfig
 from .denoiser import Conditions
 from .guidance import guided
-from .long import autoregressive_sample, stitch_sample, window_starts
+from .long import autoregressive_sample, stitch_sample
 from .model import EmoDiff
 from .sampling import Denoise, as_x0, configure
 from .scheduler import Scheduler
@@ -69,8 +71,9 @@ def generate(
     locked_mask: np.ndarray | None = None,
     callback: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """`features (T, F)` -> `(takes, T, P)` raw x. `locked (T, P)` raw frames kept where `locked_mask`."""
-    cfg = cfg or SamplerConfig()
+    """`features (T, F)` -> `(takes, T, P)` raw x. `locked (T, P)` raw frames kept where `locked_mask`.
+    `cfg` defaults to the model's tuned sampler settings (`model.sampler`)."""
+    cfg = cfg or model.sampler
     dcfg = model.cfg
     frames = len(features)
     length = max(frames, dcfg.window)
@@ -103,44 +106,6 @@ def generate(
                                 dcfg.window, cfg.overlap, lock_z, mask, generator, callback)
     x = model.denormalize(out[:, :frames].cpu().numpy())
     return x if lock_z is None else ease_into_locked(x, locked_mask, cfg.lock_ease)
-
-
-def ease_into_locked(x: np.ndarray, locked_mask: np.ndarray, frames: int) -> np.ndarray:
-    """`x (K, T, P)` with the free frames beside each locked range eased onto it; locked frames untouched.
-
-    Inpainting keeps locked frames exact but can leave a jump where they meet generated ones. At each
-    boundary the free frame's offset from where the motion would continue (the locked edge frame plus
-    the mean of the steps on either side) is taken out, fading with a raised cosine over `frames` free
-    frames, as an animator blends a take into keyed poses."""
-    mask = np.asarray(locked_mask, bool)
-    if frames < 1 or not mask.any() or mask.all():
-        return x
-    out = x.copy()
-    fade = 0.5 * (1.0 + np.cos(np.pi * np.arange(frames) / frames))  # 1 at the boundary, then down
-    for edge in np.flatnonzero(np.diff(mask.astype(int))):
-        lock, free, way = (edge, edge + 1, 1) if mask[edge] else (edge + 1, edge, -1)
-        run = _free_run(mask, free, way, frames)
-        steps = _step_along(x, mask, lock - way, way, True) + _step_along(x, mask, free, way, False)
-        offset = x[:, free] - (x[:, lock] + 0.5 * steps)  # (K, P)
-        out[:, run] -= fade[None, : len(run), None] * offset[:, None, :]
-    return out
-
-
-def _free_run(mask: np.ndarray, start: int, way: int, limit: int) -> np.ndarray:
-    """Up to `limit` consecutive free frames from `start`, walking in direction `way` (+1 or -1)."""
-    run = []
-    while 0 <= start < len(mask) and not mask[start] and len(run) < limit:
-        run.append(start)
-        start += way
-    return np.array(run, int)
-
-
-def _step_along(x: np.ndarray, mask: np.ndarray, frame: int, way: int, locked: bool) -> np.ndarray | float:
-    """`x[frame + way] - x[frame]` when both frames are locked (or both free) as asked, else 0."""
-    other = frame + way
-    if not (0 <= frame < len(mask) and 0 <= other < len(mask)) or mask[frame] != locked or mask[other] != locked:
-        return 0.0
-    return x[:, other] - x[:, frame]
 
 
 def _locks(model: EmoDiff, locked, locked_mask, frames: int, length: int, takes: int):

@@ -1,7 +1,7 @@
 """Long-term dynamic sampling as compositions around `sampling.sample` (EDGE, MDM, DREAM-Talk).
 
 * `stitch_sample`: every window of the whole sequence is denoised in one batched pass per step and
-  the windows' clean estimates are blended on their overlaps (trapezoid weights) into ONE global
+  the windows' clean estimates are blended on their overlaps (`windows.blend_weights`) into ONE global
   estimate before the scheduler update (EDGE-style stitching at every step, MultiDiffusion averaging);
   there is one global x_t, so there is no seam to hide.
 * `autoregressive_sample`: DREAM-Talk's continuation: window after window, each one starting from
@@ -16,28 +16,10 @@ from collections.abc import Callable
 
 import torch
 
+from ..windows import blend_weights
 from .denoiser import Conditions
 from .sampling import Denoise, sample
 from .scheduler import Scheduler
-
-
-def window_starts(length: int, window: int, overlap: int) -> list[int]:
-    """Start frames of windows covering `length` frames with at least `overlap` shared frames."""
-    if not 0 <= overlap < window:
-        raise ValueError(f"overlap must be within 0..{window - 1}, got {overlap}")
-    if length <= window:
-        return [0]
-    stride = window - overlap
-    starts = list(range(0, length - window + 1, stride))
-    if starts[-1] != length - window:
-        starts.append(length - window)
-    return starts
-
-
-def blend_weights(window: int, overlap: int) -> torch.Tensor:
-    """`(N,)` trapezoid: linear ramps over `overlap` frames at both ends, 1 in the middle."""
-    ramp = (torch.arange(window, dtype=torch.float32) + 1) / (overlap + 1)
-    return torch.minimum(torch.ones(window), torch.minimum(ramp, ramp.flip(0)))
 
 
 def stitch_sample(
@@ -56,7 +38,7 @@ def stitch_sample(
     takes, length, dim = noise.shape
     index = torch.tensor(starts)[:, None] + torch.arange(window)[None, :]  # (W, N)
     flat = index.flatten().to(noise.device)
-    weights = blend_weights(window, overlap).repeat(len(starts)).to(noise.device)  # (W * N,)
+    weights = torch.from_numpy(blend_weights(window, overlap)).repeat(len(starts)).to(noise.device)  # (W * N,)
     norm = torch.zeros(length, device=noise.device).index_add_(0, flat, weights)[None, :, None]
 
     def denoise(x: torch.Tensor, t: int) -> torch.Tensor:

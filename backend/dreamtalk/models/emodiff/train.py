@@ -1,15 +1,15 @@
 """EmoDiff training: the simple DDPM loss (Ho et al. 2020) on eps or x0, plus an x0 velocity loss
 (EDGE), with classifier-free-guidance condition dropout (style and audio independently, learned
-null embeddings) and initial-state dropout. Adam, logged losses (JSON lines), resumable
-checkpoints, CPU or CUDA, several processes through torchrun / DDP (NCCL on CUDA, gloo on CPU).
+null embeddings) and initial-state dropout. Adam, logged losses (JSON lines), a validation loss on a
+held-out split with the best checkpoint kept, resumable checkpoints (`models.training`), CPU or CUDA,
+several processes through torchrun / DDP (NCCL on CUDA, gloo on CPU).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,32 +17,15 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from .config import DenoiserConfig, DiffusionConfig, TrainConfig, config_to_dict
-from .data import Clip, WindowSampler, builtin_presets, emotion_presets, statistics
+from ...features import default_tag
+from ...learning.distributed import setup_distributed
+from ..pose import statistics
+from ..training import start_run, train_loop
+from .config import DenoiserConfig, DiffusionConfig, SamplerConfig, TrainConfig
+from .data import Clip, WindowSampler, builtin_presets, emotion_presets
 from .denoiser import Conditions, Denoiser
-from .features import DEFAULT_FRONT_END
-from .model import STD_FLOOR, EmoDiff, load_payload, save
+from .model import EmoDiff
 from .scheduler import Scheduler
-
-
-@dataclass
-class Distributed:
-    rank: int = 0  # this process
-    world: int = 1  # processes in all
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed(device: torch.device) -> Distributed:
-    """Join the process group torchrun describes (WORLD_SIZE/RANK env vars); single process otherwise."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return Distributed()
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Distributed(dist.get_rank(), dist.get_world_size())
 
 
 def drop_conditions(batch: dict[str, torch.Tensor], cfg: DiffusionConfig, gen: torch.Generator) -> Conditions:
@@ -82,7 +65,7 @@ def new_model(clips: list[Clip], dcfg: DenoiserConfig, diff: DiffusionConfig, fe
               use_builtin_presets: bool = True) -> EmoDiff:
     """A freshly initialised model with the corpus' statistics and emotion presets."""
     dcfg.audio_dim = int(clips[0].features.shape[1])
-    mean, std = statistics(clips, STD_FLOOR)
+    mean, std = statistics([c.x for c in clips])
     presets = emotion_presets(clips, dcfg.style_frames)  # from the corpus, overridden by the repo's presets
     presets.update(builtin_presets(dcfg.style_frames) if use_builtin_presets else {})
     return EmoDiff(Denoiser(dcfg), diff, mean, std, fe_name, presets)
@@ -98,10 +81,20 @@ def _start(payload: dict | None, clips: list[Clip], dcfg: DenoiserConfig, diff: 
     return model
 
 
-def _log(log_path: Path | None, record: dict) -> None:
-    if log_path is not None:
-        with open(log_path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
+def validation_loss(net: Callable, scheduler: Scheduler, sampler: WindowSampler, tcfg: TrainConfig,
+                    device: torch.device) -> float:
+    """Mean diffusion loss over `tcfg.val_batches` batches of held-out windows; the windows, noise and
+    timesteps are the same at every call, so the values are comparable from step to step."""
+    was_training = net.training
+    net.eval()
+    losses = []
+    with torch.no_grad():
+        for index in range(tcfg.val_batches):
+            batch = sampler.batch(np.random.default_rng([tcfg.seed, 1, index]), tcfg.batch)
+            gen = torch.Generator().manual_seed(tcfg.seed * 1_000_003 + 424_242 + index)
+            losses.append(float(diffusion_loss(net, scheduler, batch, gen, device)))
+    net.train(was_training)
+    return float(np.mean(losses))
 
 
 def train(
@@ -110,47 +103,52 @@ def train(
     dcfg: DenoiserConfig | None = None,
     diff: DiffusionConfig | None = None,
     tcfg: TrainConfig | None = None,
-    fe_name: str = DEFAULT_FRONT_END,
+    fe_name: str | None = None,
     device: str = "cpu",
     resume: bool = True,
     report: Callable[[int, int, float], None] | None = None,
+    val_clips: list[Clip] | None = None,
+    scfg: SamplerConfig | None = None,
 ) -> EmoDiff:
-    """Train (or resume from `out`) until `tcfg.steps`; checkpoints to `out`, losses to `out`.log.jsonl."""
+    """Train (or resume from `out`) until `tcfg.steps`; files beside `out` as `models.training` says.
+    `fe_name` is the tag of the front end that made the clips' features (None: the default front end);
+    `val_clips` a held-out split for the validation loss and the best checkpoint; `scfg` the sampler
+    settings stored with a new model (a resumed one keeps its own)."""
     tcfg, out = tcfg or TrainConfig(), Path(out)
+    fe_name = fe_name or default_tag()
     dev = torch.device(device)
     ddp = setup_distributed(dev)
     if ddp.world > 1 and dev.type == "cuda":
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     torch.manual_seed(tcfg.seed)  # identical initial weights on every rank
-    payload = load_payload(out) if resume and out.is_file() else None
+    payload = EmoDiff.read_payload(out) if resume and out.is_file() else None
     model = _start(payload, clips, dcfg or DenoiserConfig(), diff or DiffusionConfig(), fe_name)
+    if payload is None and scfg is not None:
+        model.sampler = scfg
     net = model.denoiser.to(dev).train()
     wrapped = DistributedDataParallel(net) if ddp.world > 1 else net
     optimizer = torch.optim.Adam(net.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
-    step, losses = 0, []
     if payload is not None:
         optimizer.load_state_dict(payload["optimizer"])
-        step, losses = int(payload["step"]), list(payload["losses"])
+    files, state = start_run(out, payload, EmoDiff, ddp.main)
     sampler = WindowSampler(clips, model.cfg, model.mean, model.std)
     scheduler = Scheduler(model.diffusion)
-    rng = np.random.default_rng([tcfg.seed, ddp.rank, step])
-    gen = torch.Generator().manual_seed(tcfg.seed * 1_000_003 + ddp.rank * 7919 + step)
-    log_path = out.with_name(out.name + ".log.jsonl") if ddp.main else None
-    while step < tcfg.steps:
+    rng = np.random.default_rng([tcfg.seed, ddp.rank, state.step])
+    gen = torch.Generator().manual_seed(tcfg.seed * 1_000_003 + ddp.rank * 7919 + state.step)
+
+    def train_step() -> float:
         loss = diffusion_loss(wrapped, scheduler, sampler.batch(rng, tcfg.batch), gen, dev)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), tcfg.grad_clip)
         optimizer.step()
-        step += 1
-        losses.append(float(loss.detach()))
-        if report is not None and ddp.main:
-            report(step, tcfg.steps, losses[-1])
-        if step % tcfg.log_every == 0:
-            _log(log_path, {"step": step, "loss": float(np.mean(losses[-tcfg.log_every:]))})
-        if ddp.main and (step % tcfg.save_every == 0 or step == tcfg.steps):
-            save(model, out, {"step": step, "losses": losses, "optimizer": optimizer.state_dict(),
-                              "train_config": config_to_dict(tcfg)})
+        return float(loss.detach())
+
+    validate = None
+    if val_clips:
+        held_out = WindowSampler(val_clips, model.cfg, model.mean, model.std)
+        validate = partial(validation_loss, net, scheduler, held_out, tcfg, dev)
+    train_loop(model, files, state, tcfg, train_step, optimizer, validate, report, ddp.main)
     if ddp.world > 1:
         dist.barrier()  # no rank leaves (and tears down gloo) before rank 0 has written the checkpoint
     net.eval()

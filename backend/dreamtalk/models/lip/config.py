@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...core.arkit import MOUTH, NUM_BLENDSHAPES
+from ...core.arkit import MOUTH
+from ..pose import POSE_DIM
 
 FORMAT_VERSION = 1  # lip checkpoint format; bump on any incompatible change
-POSE_DIM = NUM_BLENDSHAPES + 3  # a style clip frame: 52 ARKit values + head yaw/pitch/roll
 # Mouth channels whose slow offset from neutral carries the emotion (kept by the emotion term).
 EMOTION_MOUTH = ("mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
                  "mouthPressLeft", "mouthPressRight", "mouthStretchLeft", "mouthStretchRight",
@@ -49,5 +49,6 @@ class LipTrainConfig:
     max_shift: int = 1  # perturbation: largest time shift in frames
     noise: float = 0.03  # perturbation: Gaussian noise std (raw units)
     log_every: int = 50  # steps between loss log lines
-    save_every: int = 1000  # steps between checkpoints
+    save_every: int = 1000  # steps between checkpoints; the validation loss is computed there
+    val_batches: int = 8  # held-out batches averaged for the validation loss (when a validation split is given)
     seed: int = 0  # random seed

@@ -19,9 +19,9 @@ from scipy.ndimage import gaussian_filter1d
 
 from ...core.errors import InputError
 from ..emodiff.data import Clip
+from ..windows import cut
 from .config import LipRefinerConfig, LipTrainConfig
 from .model import MOUTH_INDEX
-from .windows import cut
 
 
 def perturb(mouth: np.ndarray, rng: np.random.Generator, tcfg: LipTrainConfig) -> np.ndarray:

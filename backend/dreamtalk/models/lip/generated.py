@@ -8,7 +8,6 @@ import numpy as np
 
 from ...core.errors import InputError
 from ..emodiff.conditions import StyleKey, fit_style
-from ..emodiff.config import SamplerConfig
 from ..emodiff.data import Clip
 from ..emodiff.generate import generate
 from ..emodiff.model import EmoDiff
@@ -29,7 +28,7 @@ def emodiff_takes(model: EmoDiff, clips: Sequence[Clip], fe_name: str, seed: int
         other = groups[clip.style_group][int(rng.integers(len(groups[clip.style_group])))]
         start = int(rng.integers(0, max(1, len(other.x) - k + 1)))
         style = fit_style(model.normalize(other.x[start: start + k]), k)
-        takes.append(generate(model, clip.features, SamplerConfig(), [StyleKey(0.0, style, 1.0)], 1, seed + i)[0])
+        takes.append(generate(model, clip.features, model.sampler, [StyleKey(0.0, style, 1.0)], 1, seed + i)[0])
         if report is not None:
             report(i + 1, len(clips))
     return takes

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from ..emodiff.conditions import fit_style
+from ..windows import blend, cut, window_starts
 from .model import MOUTH_INDEX, LipModel
-from .windows import blend, cut, window_starts
 
 MAX_BATCH = 1024  # windows per forward pass
 

@@ -2,23 +2,25 @@
 left open where the label's lips are closed) + an emotion term
 that keeps the slow mouth offsets of the label (smile, frown, press, stretch, dimple window means),
 so refinement sharpens articulation without flattening the emotion. Adam, logged losses (JSON
-lines), resumable self-describing checkpoints."""
+lines), a validation loss on a held-out split with the best checkpoint kept, resumable
+self-describing checkpoints (`models.training`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ...core.arkit import MOUTH
-from ..emodiff.data import Clip, statistics
+from ..emodiff.data import Clip
+from ..pose import statistics
+from ..training import start_run, train_loop
 from .config import EMOTION_MOUTH, LipRefinerConfig, LipTrainConfig
 from .data import LipWindowSampler
-from .model import MOUTH_INDEX, STD_FLOOR, LipModel, load_payload, save
+from .model import MOUTH_INDEX, LipModel
 from .network import LipRefiner
 
 GAP_SCALE = 0.1  # raw lip-gap units per loss unit
@@ -51,9 +53,20 @@ def lip_loss(model: LipModel, batch: dict[str, torch.Tensor], tcfg: LipTrainConf
 
 
 def new_model(clips: Sequence[Clip], cfg: LipRefinerConfig, fe_name: str) -> LipModel:
-    mean, std = statistics(clips, STD_FLOOR)
+    mean, std = statistics([c.x for c in clips])
     cfg.audio_dim = int(clips[0].features.shape[1])
     return LipModel(LipRefiner(cfg), mean, std, fe_name)
+
+
+def validation_loss(model: LipModel, sampler: LipWindowSampler, tcfg: LipTrainConfig) -> float:
+    """Mean loss over `tcfg.val_batches` batches of held-out windows (the same windows and perturbations
+    at every call, so the values are comparable from step to step)."""
+    model.net.eval()
+    with torch.no_grad():
+        losses = [float(lip_loss(model, sampler.batch(np.random.default_rng([tcfg.seed, 1, i]), tcfg.batch), tcfg))
+                  for i in range(tcfg.val_batches)]
+    model.net.train()
+    return float(np.mean(losses))
 
 
 def train(
@@ -65,36 +78,34 @@ def train(
     generated: Sequence[np.ndarray | None] | None = None,
     resume: bool = True,
     report: Callable[[int, int, float], None] | None = None,
+    val_clips: Sequence[Clip] | None = None,
 ) -> LipModel:
-    """Train (or resume from `out`) until `tcfg.steps`; checkpoints to `out`, losses to `out`.log.jsonl."""
+    """Train (or resume from `out`) until `tcfg.steps`; files beside `out` as `models.training` says.
+    `val_clips`: a held-out split for the validation loss (perturbed-label windows) and the best checkpoint."""
     tcfg, out = tcfg or LipTrainConfig(), Path(out)
     torch.manual_seed(tcfg.seed)
-    payload = load_payload(out) if resume and out.is_file() else None
+    payload = LipModel.read_payload(out) if resume and out.is_file() else None
     model = LipModel.from_dict(payload) if payload else new_model(clips, cfg or LipRefinerConfig(), fe_name)
     model.net.train()
     optimizer = torch.optim.Adam(model.net.parameters(), lr=tcfg.lr)
-    step, losses = 0, []
     if payload is not None:
         optimizer.load_state_dict(payload["optimizer"])
-        step, losses = int(payload["step"]), list(payload["losses"])
+    files, state = start_run(out, payload, LipModel)
     sampler = LipWindowSampler(clips, model.cfg, tcfg, model.mean, model.std, generated)
-    rng = np.random.default_rng([tcfg.seed, step])
-    log_path = out.with_name(out.name + ".log.jsonl")
-    while step < tcfg.steps:
+    rng = np.random.default_rng([tcfg.seed, state.step])
+
+    def train_step() -> float:
         loss = lip_loss(model, sampler.batch(rng, tcfg.batch), tcfg)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.net.parameters(), tcfg.grad_clip)
         optimizer.step()
-        step += 1
-        losses.append(float(loss.detach()))
-        if report is not None:
-            report(step, tcfg.steps, losses[-1])
-        if step % tcfg.log_every == 0:
-            with open(log_path, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps({"step": step, "loss": float(np.mean(losses[-tcfg.log_every:]))}) + "\n")
-        if step % tcfg.save_every == 0 or step == tcfg.steps:
-            save(model, out, {"step": step, "losses": losses, "optimizer": optimizer.state_dict(),
-                              "train_config": asdict(tcfg)})
+        return float(loss.detach())
+
+    validate = None
+    if val_clips:
+        held_out = LipWindowSampler(val_clips, model.cfg, tcfg, model.mean, model.std)
+        validate = partial(validation_loss, model, held_out, tcfg)
+    train_loop(model, files, state, tcfg, train_step, optimizer, validate, report)
     model.net.eval()
     return model

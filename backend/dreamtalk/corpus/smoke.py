@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ...core.request import EMOTIONS, EmotionKey
-from ...evaluation.synthetic import buzz_utterance
+from ..core.request import EMOTIONS, EmotionKey
+from .synthetic import buzz_utterance
 
 
 def write_smoke_corpus(folder: str | Path, clips: int = 16, words: int = 30, seed: int = 0) -> list[Path]:
     """`clips` .npz clips cycling through the 8 emotions (intensity 0.6..1.0, varied voice pitch)."""
-    from ...procedural.engine import animate
+    from ..procedural.engine import animate
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

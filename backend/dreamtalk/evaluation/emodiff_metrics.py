@@ -14,8 +14,8 @@ from itertools import combinations
 
 import numpy as np
 
-from ...core.arkit import INDEX, UPPER_FACE
-from ...evaluation.lipsync import lip_gap
+from ..core.arkit import INDEX, UPPER_FACE
+from .lipsync import lip_gap
 
 UPPER = [INDEX[n] for n in UPPER_FACE] + [52, 53, 54]  # upper face + head pose columns of x
 

@@ -1,27 +1,36 @@
-"""Sliding windows over a sequence and their overlap blending (numpy; the network is elsewhere).
+"""Sliding windows over a sequence and their overlap blending: one implementation for EmoDiff's
+stitched sampling and the lip refiner (numpy; the networks and samplers are elsewhere).
 
 Windows of `window` frames start every `window - overlap` frames; the last one is moved back so it
 ends on the last frame (sequences shorter than a window are edge-padded). Each window's output is
-weighted by a triangular ramp that never reaches zero, so every frame gets a weighted average of
-the windows covering it and a frame-wise network is reproduced exactly.
+weighted by a trapezoid that never reaches zero (linear ramps over `overlap` frames at both ends, 1 in
+the middle), so every frame gets a weighted average of the windows covering it and a frame-wise
+network is reproduced exactly.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..emodiff.long import window_starts  # the same covering as EmoDiff's windows
 
-__all__ = ["blend", "blend_weights", "cut", "pad_to", "window_starts"]
+def window_starts(length: int, window: int, overlap: int) -> list[int]:
+    """Start frames of windows covering `length` frames with at least `overlap` shared frames."""
+    if not 0 <= overlap < window:
+        raise ValueError(f"overlap must be within 0..{window - 1}, got {overlap}")
+    if length <= window:
+        return [0]
+    stride = window - overlap
+    starts = list(range(0, length - window + 1, stride))
+    if starts[-1] != length - window:
+        starts.append(length - window)
+    return starts
 
 
 def blend_weights(window: int, overlap: int) -> np.ndarray:
-    """`(window,)` weights: a ramp up over the overlap, flat in the middle, a ramp down (all > 0)."""
-    ramp = (np.arange(overlap) + 0.5) / overlap if overlap else np.zeros(0)
-    w = np.ones(window)
-    w[:overlap] = ramp
-    w[window - overlap:] = np.minimum(w[window - overlap:], ramp[::-1]) if overlap else 1.0
-    return w.astype(np.float32)
+    """`(window,)` float32 trapezoid: (i + 1) / (overlap + 1) up the first `overlap` frames, 1 in the
+    middle, mirrored at the end (all > 0)."""
+    ramp = (np.arange(window, dtype=np.float32) + 1) / np.float32(overlap + 1)
+    return np.minimum(np.ones(window, np.float32), np.minimum(ramp, ramp[::-1]))
 
 
 def pad_to(seq: np.ndarray, frames: int) -> np.ndarray:

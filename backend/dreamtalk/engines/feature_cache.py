@@ -1,0 +1,34 @@
+"""Audio features for the learned engines, reused when the same audio comes again.
+
+Regenerating with other settings (emotion, seed, guidance) sends the same audio; its features (the
+Whisper encoder is the slow part) are kept for the last `FEATURE_CACHE_SIZE` requests. The server runs
+engines in threads, so the cache is guarded by a lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import numpy as np
+
+from ..features import by_tag
+
+FEATURE_CACHE_SIZE = 4
+_FEATURES: dict[tuple, np.ndarray] = {}  # the last few feature arrays (same audio, other emotion or seed)
+_FEATURES_LOCK = threading.Lock()
+
+
+def audio_features(tag: str, audio: np.ndarray, rate: int, fps: float, frames: int) -> np.ndarray:
+    """`(frames, D)` features of front end `tag` for `audio`, from the cache when it was seen before."""
+    key = (tag, hashlib.sha1(np.ascontiguousarray(audio).tobytes()).hexdigest(), rate, fps, frames)
+    with _FEATURES_LOCK:
+        cached = _FEATURES.get(key)
+    if cached is not None:
+        return cached
+    feats = by_tag(tag)(audio, rate, fps, frames)
+    with _FEATURES_LOCK:
+        while len(_FEATURES) >= FEATURE_CACHE_SIZE:
+            _FEATURES.pop(next(iter(_FEATURES)))
+        _FEATURES[key] = feats
+    return feats

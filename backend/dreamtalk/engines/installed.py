@@ -1,0 +1,66 @@
+"""Which checkpoints the learned engines use: an environment variable, else the shipped file.
+
+* EmoDiff: $DREAMTALK_EMODIFF_CHECKPOINT, else `models/emodiff/weights/emodiff.pt`; without one the
+  engine stops with a one-line error before any work.
+* Lip refiner: $DREAMTALK_LIP_CHECKPOINT, else `models/lip/weights/lip.pt`. Set the variable to `off`
+  to run without refinement; a variable naming a missing file is an error, while a build without the
+  shipped file simply does not refine.
+
+Each file is loaded once and reloaded when it changes (engines run in server threads: the cache is
+`lru_cache`, which is thread-safe).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from ..core.errors import InputError
+from ..models.emodiff.model import EmoDiff
+from ..models.lip.model import LipModel
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+EMODIFF_ENV = "DREAMTALK_EMODIFF_CHECKPOINT"
+EMODIFF_SHIPPED = MODELS / "emodiff" / "weights" / "emodiff.pt"
+LIP_ENV = "DREAMTALK_LIP_CHECKPOINT"
+LIP_SHIPPED = MODELS / "lip" / "weights" / "lip.pt"
+
+
+def emodiff_checkpoint() -> Path:
+    """The EmoDiff checkpoint path the engine uses (it may not exist)."""
+    return Path(os.environ.get(EMODIFF_ENV) or EMODIFF_SHIPPED)
+
+
+@lru_cache(maxsize=2)
+def _load_emodiff(path: str, mtime: float) -> EmoDiff:
+    return EmoDiff.load(path)
+
+
+@lru_cache(maxsize=2)
+def _load_refiner(path: str, mtime: float) -> LipModel:
+    return LipModel.load(path)
+
+
+def installed_emodiff() -> EmoDiff:
+    """The configured EmoDiff checkpoint, loaded once (reloaded when the file changes)."""
+    path = emodiff_checkpoint()
+    if not path.is_file():
+        raise InputError(
+            f"no EmoDiff checkpoint installed (looked for {path}); train one with "
+            f"`dreamtalk train emodiff --corpus DIR` and set {EMODIFF_ENV}, or use --engine procedural"
+        )
+    return _load_emodiff(str(path), path.stat().st_mtime)
+
+
+def installed_refiner() -> LipModel | None:
+    """The configured lip refiner, loaded once (reloaded when the file changes), or None."""
+    named = os.environ.get(LIP_ENV)
+    if named and named.lower() == "off":
+        return None
+    path = Path(named) if named else LIP_SHIPPED
+    if not path.is_file():
+        if named:
+            raise InputError(f"lip refiner checkpoint not found: {path} (from ${LIP_ENV})")
+        return None
+    return _load_refiner(str(path), path.stat().st_mtime)
