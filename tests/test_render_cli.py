@@ -20,6 +20,7 @@ def files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("render_inputs")
     Image.fromarray(astronaut()).save(folder / "astronaut.png")
     write_json(talking_curves(50), folder / "take.json")
+    write_json(talking_curves(25), folder / "take_short.json")
     rate = 22050
     t = np.arange(2 * rate) / rate
     soundfile.write(folder / "speech.wav", (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate)
@@ -92,6 +93,7 @@ def test_bad_portraits(files, tmp_path, capsys, kind, message):
 
 @pytest.mark.parametrize("extra, message", [
     (["--audio", "short.wav"], r"the curves last 2.00 s but the audio lasts 1.00 s"),
+    (["--audio", "speech.wav", "--curves", "take_short.json"], r"the curves last 1.00 s but the audio lasts 2.00 s"),
     ([], r"give --audio"),
     (["--curves", "take.json", "--frames", "busy"], "exists and is not empty"),
     (["--curves", "take.json", "--renderer", "nope"], "unknown renderer 'nope'"),
@@ -102,7 +104,7 @@ def test_bad_options(files, tmp_path, capsys, extra, message):
     (tmp_path / "busy" / "keep.png").write_bytes(b"x")
     args = [a if a in ("busy",) or not (files / a).exists() else str(files / a) for a in extra]
     args = [str(tmp_path / "busy") if a == "busy" else a for a in args]
-    if extra[:1] == ["--audio"]:
+    if extra[:1] == ["--audio"] and "--curves" not in extra:
         args += ["--curves", str(files / "take.json")]
     out = tmp_path / "out.mp4"
     code = main(["render", str(files / "astronaut.png"), "-o", str(out), *args])
