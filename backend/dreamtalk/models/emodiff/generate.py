@@ -10,7 +10,7 @@ sampled in one call (`engines.batching` does that for concurrent server requests
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -113,12 +113,15 @@ def plan(
 
 
 def sample_plans(model: EmoDiff, plans: Sequence[SamplingPlan], callback: Callable[[int, int], None] | None = None,
-                 seed: int = 0) -> list[np.ndarray]:
+                 seed: int = 0, max_batch: int | None = None) -> list[np.ndarray]:
     """Raw x `(K, frames, P)` of each plan. Plans of one `batch_key` are stitched in ONE sampling call: every
     take of every plan is a segment of one long sequence, and its windows are denoised together (the
     same arithmetic as sampling each alone; rows are only batched). A plan without a key must come alone;
-    `seed` seeds the step noise of a stochastic sampler."""
+    `seed` seeds the step noise of a stochastic sampler; `max_batch` raises the windows per denoiser pass
+    (a GPU takes far more than the checkpoint's CPU-sized setting)."""
     cfg = plans[0].cfg
+    if max_batch is not None:
+        cfg = replace(cfg, max_batch=max(cfg.max_batch, max_batch))
     if len(plans) > 1 and (plans[0].batch_key is None or any(p.batch_key != plans[0].batch_key for p in plans)):
         raise ValueError("these plans cannot share a sampling call (different or missing batch keys)")
     dcfg = model.cfg
