@@ -125,7 +125,7 @@ def test_features_are_reused_for_the_same_audio(monkeypatch):
 
     calls = []
     fe = front_end("logmel-1")
-    monkeypatch.setattr(engine, "by_tag", lambda tag: (lambda *a: calls.append(1) or fe(*a)))
+    monkeypatch.setattr(engine, "by_tag", lambda tag, device="cpu": (lambda *a: calls.append(1) or fe(*a)))
     monkeypatch.setattr(engine, "_FEATURES", {})
     audio, rate, _ = buzz_utterance(3, seed=4)
     first = engine.audio_features("logmel-1", audio, rate, 25.0, 30)

@@ -9,6 +9,7 @@ from dreamtalk.models.emodiff.config import DiffusionConfig, SamplerConfig
 from dreamtalk.models.emodiff.denoiser import Conditions
 from dreamtalk.models.emodiff.generate import ease_into_locked, generate
 from dreamtalk.models.emodiff.guidance import guided
+from dreamtalk.models.emodiff.inference import BoundDenoiser, bind
 from dreamtalk.models.emodiff.long import autoregressive_sample, stitch_sample
 from dreamtalk.models.emodiff.sampling import as_x0, sample
 from dreamtalk.models.emodiff.scheduler import Scheduler
@@ -77,7 +78,8 @@ def test_guidance_scale_one_is_the_conditional_model_and_batches_correctly():
     t = torch.tensor([5, 50, 90])
     with torch.no_grad():
         plain = net(x, t, cond)
-        assert torch.equal(guided(net, cond, 1.0, 1.0)(x, t), plain)
+        assert torch.equal(guided(net, cond, 1.0, 1.0)(x, t), bind(net, cond)(x, t))  # one plain pass
+        assert torch.allclose(guided(net, cond, 1.0, 1.0)(x, t), plain, atol=1e-5)
         uncond = net(x, t, Conditions(cond.audio, cond.track, torch.zeros(3, dtype=torch.bool), cond.audio_keep))
         noaudio = net(x, t, Conditions(cond.audio, cond.track, cond.style_keep, torch.zeros(3, dtype=torch.bool)))
         both = guided(net, cond, 2.5, 1.5)(x, t)
@@ -229,3 +231,26 @@ def test_sequence_metrics_detect_seams_blinks_and_diversity():
     assert spread < 1e-9 and corr == pytest.approx(1.0)
     noisy = takes + rng.normal(0, 0.05, takes.shape)
     assert metrics.seed_diversity(noisy)[0] > 0.01
+
+
+@pytest.mark.parametrize("condition_in_input", [True, False])
+def test_bound_denoiser_is_the_denoiser_with_its_conditions_prepared_once(condition_in_input):
+    """The sampling path (`inference.BoundDenoiser`: condition track and cross-attention keys/values computed
+    once, oneDNN linear layers on the CPU) computes `Denoiser.forward`, dropped style and audio rows included."""
+    from dreamtalk.models.emodiff.config import DenoiserConfig
+    from dreamtalk.models.emodiff.denoiser import Denoiser
+
+    torch.manual_seed(0)
+    net = Denoiser(DenoiserConfig(window=16, audio_dim=6, width=32, layers=2, heads=4,
+                                  condition_in_input=condition_in_input)).eval()
+    cond = _cond(4)
+    cond.style_keep[1], cond.audio_keep[2] = False, False
+    x = torch.randn(4, 16, 55, generator=torch.Generator().manual_seed(1))
+    bound = bind(net, cond)
+    assert isinstance(bound, BoundDenoiser)
+    with torch.no_grad():
+        for t in ([5, 50, 90, 999], [0, 0, 0, 0]):
+            steps = torch.tensor(t)
+            assert torch.allclose(bound(x, steps), net(x, steps, cond), atol=2e-5, rtol=1e-5)
+    net.train()
+    assert not isinstance(bind(net, cond), BoundDenoiser)  # dropout active: the plain module call

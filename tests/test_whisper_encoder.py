@@ -113,3 +113,37 @@ def test_checkpoint_tags_pick_the_whisper_version_and_unknown_ones_are_refused(w
     assert by_tag("whisper-base-2").tag == "whisper-base-2"
     with pytest.raises(InputError):
         by_tag("whisper-base-9")
+
+
+def test_pieces_of_one_length_are_encoded_as_one_batch_with_the_same_states(whisper):
+    encoder = whisper.torch_encoder("cpu")
+    a, b, c = speechlike(2.0, 1), speechlike(2.0, 2), speechlike(1.0, 3)
+    batched = encoder.encode_pieces([a, b, c])
+    for piece, states in zip((a, b, c), batched):
+        np.testing.assert_allclose(states, encoder.encode(piece), atol=1e-4 * np.abs(states).max())
+    assert [s.shape[0] for s in batched] == [100, 100, 50]
+
+
+def test_exported_encoder_weights_give_the_same_features_without_model_bin(whisper, tmp_path, monkeypatch):
+    """A GPU server without the whisper extra runs the encoder from its weights alone (float16 as stored,
+    so the features are the same); a file that is not such an export is refused in one line."""
+    path = whisper.export_encoder(tmp_path / "encoder.pt")
+    assert 35e6 < path.stat().st_size < 50e6
+    audio = speechlike(3.0)
+    expected = whisper.encode(audio, whisper.VERSION_EXACT)
+    monkeypatch.setenv(whisper.ENCODER_ENV, str(path))
+    monkeypatch.setattr(whisper, "model_dir", lambda: pytest.fail("model.bin must not be needed"))
+    whisper.torch_encoder.cache_clear()
+    try:
+        fe = whisper.frontend(whisper.VERSION_EXACT)
+        assert np.array_equal(whisper.encode(audio, whisper.VERSION_EXACT), expected)
+        assert fe(audio, RATE, 25.0, 75).shape == (75, 512)
+        import torch
+
+        torch.save({"kind": "something else"}, tmp_path / "other.pt")
+        monkeypatch.setenv(whisper.ENCODER_ENV, str(tmp_path / "other.pt"))
+        whisper.torch_encoder.cache_clear()
+        with pytest.raises(InputError, match="does not hold the encoder weights"):
+            whisper.encode(audio)
+    finally:
+        whisper.torch_encoder.cache_clear()

@@ -36,6 +36,8 @@ def _add_generate(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output curves file: .json, .csv (Live Link Face) or .npz")
     _add_generation_options(p)
     p.add_argument("--takes", type=int, default=1, help="number of takes with consecutive seeds")
+    p.add_argument("--device", help="where EmoDiff, the lip refiner and the Whisper encoder run: auto (CUDA when "
+                   "torch sees a GPU, the default), cpu, cuda or cuda:N; with --server the server's own")
     p.set_defaults(func=cmd_generate)
 
 
@@ -75,7 +77,8 @@ def _add_render(sub) -> None:
                    help="geometric (CPU, no trained weights) or neural (a trained --checkpoint); default: neural "
                         "when a checkpoint is given (--checkpoint or $DREAMTALK_RENDERER_CHECKPOINT), else geometric")
     p.add_argument("--checkpoint", help="trained neural renderer (dreamtalk train renderer); no weights ship")
-    p.add_argument("--device", default="auto", help="neural renderer: auto (CUDA when there is a GPU), cpu or cuda")
+    p.add_argument("--device", default="auto", help="neural renderer and the generation from --audio: auto (CUDA "
+                   "when there is a GPU), cpu, cuda or cuda:N")
     _add_generation_options(p)
     p.set_defaults(func=cmd_render, framing="crop")
 
@@ -124,13 +127,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .progress_bar import ProgressBar
 
     _suffix(args.output)  # reject an unknown output format before any work
+    device = _device_option(args)
     outputs = [_take_path(Path(args.output), index, args.takes) for index in range(max(1, args.takes))]
     check_writable(outputs)
     audio, rate = load_audio(args.audio, sample_rate=16000, max_seconds=args.max_seconds)
     request = _generate_request(args, audio, rate, args.takes)
     bar = ProgressBar()
     try:
-        takes = _run(request, args.server, bar)
+        takes = _run(request, args.server, bar, device)
     finally:
         bar.close()
     paths = [_take_path(Path(args.output), index, len(takes)) for index in range(len(takes))]
@@ -138,6 +142,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for path, curves in zip(paths, takes, strict=True):
         print(f"wrote {path} ({curves.num_frames} frames at {curves.fps:g} fps)")
     return 0
+
+
+def _device_option(args: argparse.Namespace) -> str:
+    """`generate --device`, checked before any work (a missing GPU is a one-line error, not a traceback)."""
+    if args.device is None:
+        return "auto"
+    if args.server:
+        raise InputError("--device applies to generation here; a server runs on its own device (serve --device)")
+    from .learning.devices import check_name, resolve_device
+
+    resolve_device(check_name(args.device))
+    return args.device
 
 
 def _generate_request(args: argparse.Namespace, audio, rate: int, takes: int = 1):
@@ -153,9 +169,11 @@ def _generate_request(args: argparse.Namespace, audio, rate: int, takes: int = 1
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from functools import partial
+
     from .render.cli import run_render
 
-    return run_render(args, _generate_request, _run)
+    return run_render(args, _generate_request, partial(_run, device=args.device))  # one --device for both
 
 
 def check_writable(paths: Sequence[Path]) -> None:
@@ -204,15 +222,15 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _run(request, server: str | None, bar) -> list:
+def _run(request, server: str | None, bar, device: str = "auto") -> list:
     if server:
         from .core.client import Client
 
         with Client(server) as client:
             return client.generate(request, on_progress=bar)
-    from .engines import Progress, generate
+    from .engines import Placement, Progress, generate
 
-    return generate(request, Progress(bar))
+    return generate(request, Progress(bar), Placement(device))
 
 
 def _take_path(path: Path, index: int, count: int) -> Path:

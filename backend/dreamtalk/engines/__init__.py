@@ -11,7 +11,8 @@ torch. An engine function has the signature
 
 and must call `progress(stage, fraction)` now and then; `progress` raises `Cancelled` when the caller
 cancelled the job, which ends the engine cleanly (`Progress` and `Cancelled` live in `core.progress`,
-shared with renderers, and are re-exported here).
+shared with renderers, and are re-exported here). Where an engine runs (device, request batching) is the
+calling thread's `Placement` (`engines.placement`), never an argument, so plugins keep this signature.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from ..core.errors import InputError
 from ..core.locking import check_mask, keep_locked
 from ..core.progress import Cancelled, Progress
 from ..core.request import GenerateRequest
+from .placement import Placement, place_thread, placed
 
-__all__ = ["Cancelled", "Progress", "available", "generate", "register", "resolve"]
+__all__ = ["Cancelled", "Placement", "Progress", "available", "generate", "place_thread", "register", "resolve"]
 
 
 _ENGINES: dict[str, str] = {
@@ -53,14 +55,17 @@ def resolve(name: str) -> Callable[[GenerateRequest, Progress], list[Curves]]:
     return getattr(importlib.import_module(module), function)
 
 
-def generate(request: GenerateRequest, progress: Progress | None = None) -> list[Curves]:
-    """Run the requested engine; returns `request.takes` curves at `request.fps`.
+def generate(request: GenerateRequest, progress: Progress | None = None,
+             placement: Placement | None = None) -> list[Curves]:
+    """Run the requested engine; returns `request.takes` curves at `request.fps`. `placement` says where the
+    learned engines run (default: the calling thread's, see `engines.placement`).
 
     With locked frames (any rate) every engine's takes come back on the locked frames' grid with those
     frames exactly as given and the generated ones eased onto them (`core.locking.keep_locked`)."""
     progress = progress or Progress()
     locked = _check_locked(request)
-    takes = resolve(request.engine)(request, progress)
+    with placed(placement):
+        takes = resolve(request.engine)(request, progress)
     if locked is not None:
         takes = [keep_locked(take, request.locked, locked) for take in takes]
     progress("done", 1.0)

@@ -4,7 +4,9 @@
             -> lip refiner over the MOUTH group (when `request.refine` and a refiner is installed)
             -> curves at the request's fps
 
-Which checkpoints run is decided in `installed` (environment variables, else the shipped files).
+Which checkpoints run is decided in `installed` (environment variables, else the shipped files); where,
+by the calling thread's `placement` (EmoDiff, the lip refiner and the Whisper encoder all on its device;
+concurrent requests on one device share sampling calls through `batching`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from ..core.request import GenerateRequest
 from ..features import SAMPLE_RATE
 from ..models.emodiff.conditions import StyleKey, window_styles
 from ..models.emodiff.config import SamplerConfig
-from ..models.emodiff.generate import generate, neutral_style
+from ..models.emodiff.generate import neutral_style, plan
 from ..models.emodiff.model import EmoDiff
 from ..models.pose import curves_to_x
+from . import batching, placement
 from .feature_cache import audio_features
 from .installed import installed_emodiff, installed_refiner
 from .styles import style_keys
@@ -46,20 +49,20 @@ def sampler_settings(model: EmoDiff, request: GenerateRequest) -> SamplerConfig:
 
 def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey], feats: np.ndarray,
                  audio: np.ndarray, rate: int, takes: np.ndarray, cfg: SamplerConfig, locked=None,
-                 mask=None) -> np.ndarray:
-    """The lip refiner over every take (when `request.refine` and a refiner is installed); locked frames
-    stay as given and the refined mouth is eased onto them like EmoDiff's output."""
+                 mask=None, device: str = "cpu") -> np.ndarray:
+    """The lip refiner over every take (when `request.refine` and a refiner is installed), on `device`;
+    locked frames stay as given and the refined mouth is eased onto them like EmoDiff's output."""
     from ..models.lip.model import MOUTH_INDEX
     from ..models.lip.refine import refine, window_centres
 
-    lip = installed_refiner() if request.refine else None
+    lip = installed_refiner(device) if request.refine else None
     if lip is None:
         return takes
     if lip.front_end != model.front_end:
-        feats = audio_features(lip.front_end, audio, rate, lip.cfg.fps, takes.shape[1])
+        feats = audio_features(lip.front_end, audio, rate, lip.cfg.fps, takes.shape[1], device)
     z_styles = window_styles(keys, window_centres(lip, takes.shape[1]), neutral_style(model), cfg.transition)
     styles = model.denormalize(z_styles)
-    refined = np.stack([refine(lip, feats, x, styles) for x in takes])
+    refined = refine(lip, feats, takes, styles)
     if locked is None:
         return refined
     eased = ease_into_locked(np.where(mask[None, :, None], locked[None], refined), mask, cfg.lock_ease)
@@ -69,17 +72,19 @@ def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey],
 
 def run(request: GenerateRequest, progress) -> list[Curves]:
     """Engine entry point (see `dreamtalk.engines`)."""
-    model = installed_emodiff()
+    device = placement.device()
+    model = installed_emodiff(device)
     keys = style_keys(model, request)  # validates presets before slow work
     audio, rate = prepare_audio(request.audio, request.sample_rate, SAMPLE_RATE)
     frames = max(1, int(round(len(audio) / rate * model.cfg.fps)))
     locked, mask = locked_frames(model, request, frames)
     progress("features", 0.0)
-    feats = audio_features(model.front_end, audio, rate, model.cfg.fps, frames)
+    feats = audio_features(model.front_end, audio, rate, model.cfg.fps, frames, device)
     cfg = sampler_settings(model, request)
-    out = generate(model, feats, cfg, keys, request.takes, request.seed, locked=locked, locked_mask=mask,
-                   callback=lambda i, n: progress("sample", i / n))
-    out = refine_takes(model, request, keys, feats, audio, rate, out, cfg, locked, mask)
+    job = plan(model, feats, cfg, keys, request.takes, request.seed, locked=locked, locked_mask=mask)
+    out = batching.sample(model, job, request.seed, lambda i, n: progress("sample", i / n),
+                          placement.current().batch_requests)
+    out = refine_takes(model, request, keys, feats, audio, rate, out, cfg, locked, mask, device)
     takes = []
     for x in out:
         curves = Curves(model.cfg.fps, np.clip(x[:, :52], 0.0, 1.0), x[:, 52:])

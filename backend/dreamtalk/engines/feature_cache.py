@@ -19,14 +19,15 @@ _FEATURES: dict[tuple, np.ndarray] = {}  # the last few feature arrays (same aud
 _FEATURES_LOCK = threading.Lock()
 
 
-def audio_features(tag: str, audio: np.ndarray, rate: int, fps: float, frames: int) -> np.ndarray:
-    """`(frames, D)` features of front end `tag` for `audio`, from the cache when it was seen before."""
+def audio_features(tag: str, audio: np.ndarray, rate: int, fps: float, frames: int, device: str = "cpu") -> np.ndarray:
+    """`(frames, D)` features of front end `tag` (run on `device`) for `audio`, from the cache when it was
+    seen before (on any device: they agree to float rounding)."""
     key = (tag, hashlib.sha1(np.ascontiguousarray(audio).tobytes()).hexdigest(), rate, fps, frames)
     with _FEATURES_LOCK:
         cached = _FEATURES.get(key)
     if cached is not None:
         return cached
-    feats = by_tag(tag)(audio, rate, fps, frames)
+    feats = by_tag(tag, device)(audio, rate, fps, frames)
     with _FEATURES_LOCK:
         while len(_FEATURES) >= FEATURE_CACHE_SIZE:
             _FEATURES.pop(next(iter(_FEATURES)))

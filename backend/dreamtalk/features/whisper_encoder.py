@@ -22,6 +22,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..core.errors import InputError
+from ..learning.fast_linear import linear
 from .ct2_weights import read_ct2
 
 
@@ -83,10 +85,12 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, S, width)
         b, s, w = x.shape
-        q, k, v = self.qkv(self.attn_norm(x)).view(b, s, 3, self.heads, w // self.heads).unbind(2)
+        qkv = linear(self.attn_norm(x), self.qkv.weight, self.qkv.bias)
+        q, k, v = qkv.view(b, s, 3, self.heads, w // self.heads).unbind(2)
         attended = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
-        x = x + self.out(attended.transpose(1, 2).reshape(b, s, w))
-        return x + self.mlp_out(F.gelu(self.mlp_in(self.mlp_norm(x))))
+        x = x + linear(attended.transpose(1, 2).reshape(b, s, w), self.out.weight, self.out.bias)
+        hidden = linear(self.mlp_norm(x), self.mlp_in.weight, self.mlp_in.bias, gelu=True)
+        return x + linear(hidden, self.mlp_out.weight, self.mlp_out.bias)
 
 
 class WhisperEncoder(nn.Module):
@@ -122,17 +126,30 @@ class WhisperEncoder(nn.Module):
     def encode(self, audio: np.ndarray, pad_to_window: bool = False) -> np.ndarray:
         """`(S, width)` states of one piece of 16 kHz audio of at most 30 s: exactly
         ceil(len / 320) states, or the full 1500 of a zero-padded 30 s window with `pad_to_window`."""
+        return self.encode_pieces([audio], pad_to_window)[0]
+
+    def encode_pieces(self, pieces: list[np.ndarray], pad_to_window: bool = False) -> list[np.ndarray]:
+        """`encode` of every piece; pieces with the same number of states run as one batch."""
         cfg = self.cfg
-        step = cfg.samples_per_state
-        states = cfg.positions if pad_to_window else max(1, -(-len(audio) // step))
-        if len(audio) > cfg.window_samples:
-            raise ValueError(f"at most {cfg.window_samples} samples per piece, got {len(audio)}")
-        padded = np.zeros(states * step + cfg.hop, np.float32)  # + hop as faster-whisper pads
-        padded[: len(audio)] = audio
-        device = self.positions.device
+        counts = [cfg.positions if pad_to_window else max(1, -(-len(p) // cfg.samples_per_state)) for p in pieces]
+        out: list[np.ndarray | None] = [None] * len(pieces)
+        for states in dict.fromkeys(counts):
+            group = [i for i, c in enumerate(counts) if c == states]
+            for i, encoded in zip(group, self._encode_batch([pieces[i] for i in group], states)):
+                out[i] = encoded
+        return out
+
+    def _encode_batch(self, pieces: list[np.ndarray], states: int) -> np.ndarray:
+        """`(B, states, width)` for pieces of at most `states` states each, zero-padded to that length."""
+        cfg = self.cfg
+        padded = np.zeros((len(pieces), states * cfg.samples_per_state + cfg.hop), np.float32)  # + hop as faster-whisper pads
+        for row, audio in zip(padded, pieces):
+            if len(audio) > cfg.window_samples:
+                raise ValueError(f"at most {cfg.window_samples} samples per piece, got {len(audio)}")
+            row[: len(audio)] = audio
         with torch.inference_mode():
-            mel = self.log_mel(torch.from_numpy(padded)[None].to(device))[:, :, : 2 * states]
-            return self(mel)[0].float().cpu().numpy()
+            mel = self.log_mel(torch.from_numpy(padded).to(self.positions.device))[:, :, : 2 * states]
+            return self(mel).float().cpu().numpy()
 
 
 def state_times(count: int, cfg: WhisperEncoderConfig | None = None) -> np.ndarray:
@@ -149,26 +166,69 @@ _CT2_NAMES = {"attn_norm.weight": "self_attention/layer_norm/gamma", "attn_norm.
               "mlp_out.weight": "ffn/linear_1/weight", "mlp_out.bias": "ffn/linear_1/bias"}
 
 
-def ct2_state_dict(tensors: dict[str, np.ndarray], cfg: WhisperEncoderConfig) -> dict[str, torch.Tensor]:
-    """This module's state dict from CTranslate2 `encoder/...` variables (converted to float32)."""
+def _names(cfg: WhisperEncoderConfig) -> dict[str, str]:
+    """This module's learned tensor names -> CTranslate2 variable names (without `encoder/`)."""
     names = {"conv1.weight": "conv1/weight", "conv1.bias": "conv1/bias", "conv2.weight": "conv2/weight",
              "conv2.bias": "conv2/bias", "positions": "position_encodings/encodings", "norm.weight": "layer_norm/gamma",
              "norm.bias": "layer_norm/beta"}
     for i in range(cfg.layers):
         names |= {f"blocks.{i}.{ours}": f"layer_{i}/{theirs}" for ours, theirs in _CT2_NAMES.items()}
-    return {ours: torch.from_numpy(np.asarray(tensors[f"encoder/{theirs}"], np.float32)) for ours, theirs in names.items()}
+    return names
+
+
+def ct2_state_dict(tensors: dict[str, np.ndarray], cfg: WhisperEncoderConfig) -> dict[str, torch.Tensor]:
+    """This module's state dict from CTranslate2 `encoder/...` variables (converted to float32)."""
+    return {ours: torch.from_numpy(np.asarray(tensors[f"encoder/{theirs}"], np.float32))
+            for ours, theirs in _names(cfg).items()}
+
+
+def _built(weights: dict[str, torch.Tensor], source: str, device: str | torch.device,
+           cfg: WhisperEncoderConfig) -> WhisperEncoder:
+    """A WhisperEncoder holding `weights` (its learned tensors) in float32 on `device`."""
+    with torch.device("meta"):  # no random initialisation: every tensor comes from the file
+        encoder = WhisperEncoder(cfg)
+    extra = {"filters": torch.from_numpy(mel_filters(cfg)), "window": torch.from_numpy(periodic_hann(cfg.n_fft))}
+    try:
+        encoder.load_state_dict({k: v.float() for k, v in weights.items()} | extra, strict=True, assign=True)
+    except (RuntimeError, KeyError) as exc:
+        raise ValueError(f"{source}: encoder weights do not fit a {cfg}: {exc}") from None
+    return encoder.to(device).eval()
 
 
 def load_encoder(model_bin: str | Path, device: str | torch.device = "cpu",
                  cfg: WhisperEncoderConfig | None = None) -> WhisperEncoder:
     """A WhisperEncoder with the encoder weights of a CTranslate2 Whisper `model.bin`, on `device`."""
     cfg = cfg or WhisperEncoderConfig()
-    with torch.device("meta"):  # no random initialisation: every tensor comes from the file
-        encoder = WhisperEncoder(cfg)
-    extra = {"filters": torch.from_numpy(mel_filters(cfg)), "window": torch.from_numpy(periodic_hann(cfg.n_fft))}
     try:
-        encoder.load_state_dict(ct2_state_dict(read_ct2(model_bin, prefix="encoder/"), cfg) | extra,
-                                strict=True, assign=True)
-    except (RuntimeError, KeyError) as exc:
-        raise ValueError(f"{model_bin}: encoder weights do not fit a {cfg}: {exc}") from None
-    return encoder.to(device).eval()
+        weights = ct2_state_dict(read_ct2(model_bin, prefix="encoder/"), cfg)
+    except KeyError as exc:
+        raise ValueError(f"{model_bin}: encoder weights do not fit a {cfg}: missing {exc}") from None
+    return _built(weights, str(model_bin), device, cfg)
+
+
+def export_weights(model_bin: str | Path, path: str | Path, kind: str, source_sha256: str,
+                   cfg: WhisperEncoderConfig | None = None) -> Path:
+    """Write the encoder's learned tensors of `model_bin` in float16 (as CTranslate2 stores them) with
+    `kind`, the source file's SHA-256 and the config: what `load_exported` reads. Atomic."""
+    from ..core.formats import atomic_write
+
+    cfg = cfg or WhisperEncoderConfig()
+    tensors = read_ct2(model_bin, prefix="encoder/")
+    weights = {k: torch.from_numpy(np.array(tensors[f"encoder/{v}"], np.float16)) for k, v in _names(cfg).items()}
+    payload = {"kind": kind, "source_sha256": source_sha256, "config": vars(cfg).copy(), "state_dict": weights}
+    atomic_write(path, lambda handle: torch.save(payload, handle))
+    return Path(path)
+
+
+def load_exported(path: str | Path, kind: str, source_sha256: str, device: str | torch.device = "cpu") -> WhisperEncoder:
+    """The encoder from an `export_weights` file; a one-line InputError for a missing or foreign file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"whisper encoder weights not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any unpickling failure: a bad file for the user
+        raise InputError(f"{path} is not a readable whisper encoder weights file ({type(exc).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("kind") != kind or payload.get("source_sha256") != source_sha256:
+        raise InputError(f"{path} does not hold the encoder weights of this build's Whisper model")
+    return _built(payload["state_dict"], str(path), device, WhisperEncoderConfig(**payload["config"]))

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import zmq
 
 from ..core.errors import DreamTalkError
+from ..learning.devices import check_name
 from .config import ServerConfig
 from .logs import setup_logging
 
@@ -59,8 +60,12 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
 def _add_worker_options(parser: argparse.ArgumentParser) -> None:
     defaults = ServerConfig()
     add = parser.add_argument
-    add("--workers", type=int, default=1, help="engine threads (default %(default)s)")
-    add("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device reported to clients")
+    add("--workers", type=int, default=1,
+        help="engine threads (default %(default)s); with CUDA thread i runs on GPU i mod G, so N GPUs want N or more")
+    add("--device", default="auto", help="where EmoDiff, the lip refiner and the Whisper encoder run: auto (CUDA "
+        "when torch sees a GPU, else cpu), cpu, cuda or cuda:N (default %(default)s); hello reports it")
+    add("--batch-requests", type=int, default=0,
+        help="concurrent requests on one device sampled in one call (default 0: as many as worker threads on it)")
     add("--max-queue", type=int, default=defaults.max_queue, help="queued jobs before 'busy' (default %(default)s)")
     add("--max-jobs-per-client", type=int, default=defaults.max_jobs_per_client, help="default %(default)s")
     add("--max-audio-seconds", type=float, default=defaults.max_audio_seconds, help="default %(default)s")
@@ -77,7 +82,8 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     """ServerConfig from parsed `serve` / `worker` options."""
     plugins = list(args.engine_plugin or []) + [p for p in os.environ.get(PLUGINS_ENV, "").split(",") if p]
     config = ServerConfig(
-        workers=args.workers, device=args.device, max_queue=args.max_queue,
+        workers=args.workers, device=check_name(args.device), batch_requests=max(0, args.batch_requests),
+        max_queue=args.max_queue,
         max_jobs_per_client=args.max_jobs_per_client, max_audio_seconds=args.max_audio_seconds,
         max_message_bytes=int(args.max_message_mb * 2**20), job_timeout=args.job_timeout,
         heartbeat_interval=args.heartbeat, client_timeout=args.client_timeout, engine_plugins=tuple(plugins),

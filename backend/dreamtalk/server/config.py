@@ -17,7 +17,7 @@ class ServerConfig:
     control: str | None = None  # broker control (PUB) endpoint the worker subscribes to (worker mode)
     backend_bind: str = "tcp://127.0.0.1:5556"  # broker mode: where workers connect
     control_bind: str = "tcp://127.0.0.1:5557"  # broker mode: PUB of client cancel/heartbeat traffic
-    workers: int = 1  # engine threads in this process
+    workers: int = 1  # engine threads in this process; with CUDA spread over the GPUs (thread i on GPU i mod G)
     max_queue: int = 16  # jobs waiting for a worker; beyond that new jobs get "busy"
     max_jobs_per_client: int = 4  # queued + running jobs per client session (or CurveZMQ key)
     max_audio_seconds: float = 600.0  # longest audio in one request, checked from its declared shape
@@ -30,7 +30,8 @@ class ServerConfig:
     job_timeout: float = 1800.0  # seconds a job may run before it is cancelled with "timeout"
     heartbeat_interval: float = 1.0  # seconds between heartbeats to clients with jobs in flight
     client_timeout: float = 10.0  # a job whose client sent nothing for this long is cancelled
-    device: Literal["auto", "cpu", "cuda"] = "auto"  # reported in hello; "auto" asks torch for CUDA
+    device: str = "auto"  # where the learned engines run: auto (CUDA when torch sees a GPU), cpu, cuda or cuda:N
+    batch_requests: int = 0  # concurrent requests on one device sampled in one call (0: auto, see resolved_batch)
     curve_secret: str | None = None  # server .key_secret file; enables CurveZMQ
     curve_allow: str | None = None  # folder of allowed client public .key files
     curve_allow_workers: str | None = None  # broker: folder of allowed worker public .key files

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 
 import zmq
 
@@ -27,12 +28,15 @@ _PATH = re.compile(r"(?<![\w/.~-])(?:~?/|[A-Za-z]:[\\/])[^\s'\"<>|,;()]+")
 
 
 class WorkerPool:
-    """`count` threads running the work of jobs from `table.queue`."""
+    """`count` threads running the work of jobs from `table.queue`; thread i first calls `setup(i)` (where
+    its engines run: `engines.place_thread`)."""
 
-    def __init__(self, context: zmq.Context, outbox: str, table: JobTable, count: int) -> None:
-        self.context, self.outbox, self.table = context, outbox, table
+    def __init__(self, context: zmq.Context, outbox: str, table: JobTable, count: int,
+                 setup: Callable[[int], None] | None = None) -> None:
+        self.context, self.outbox, self.table, self.setup = context, outbox, table, setup
         self.threads = [
-            threading.Thread(target=self._loop, name=f"dreamtalk-worker-{i}", daemon=True) for i in range(count)
+            threading.Thread(target=self._loop, args=(i,), name=f"dreamtalk-worker-{i}", daemon=True)
+            for i in range(count)
         ]
 
     def start(self) -> None:
@@ -47,7 +51,9 @@ class WorkerPool:
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
-    def _loop(self) -> None:
+    def _loop(self, index: int) -> None:
+        if self.setup is not None:
+            self.setup(index)
         push = self.context.socket(zmq.PUSH)
         push.linger = 1000
         push.connect(self.outbox)

@@ -28,6 +28,7 @@ from ..core.protocol import (
     peek_identity,
     split_envelope,
 )
+from ..learning.devices import describe, worker_devices
 from .config import ServerConfig
 from .handlers import Handlers
 from .intake import FrameReader, Incoming
@@ -46,7 +47,8 @@ class Service:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.device = "cpu"
+        self.device = "cpu"  # what hello reports: the workers' devices, known after start()
+        self.devices: list[str] = []  # worker thread i runs on devices[i]
         self.endpoint = ""  # the bound / connected endpoint, known after start()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -59,7 +61,8 @@ class Service:
     def start(self) -> Service:
         """Load plugins, open sockets (errors surface here), start workers and the I/O thread."""
         load_plugins(self.config.engine_plugins)
-        self.device = resolve_device(self.config.device)
+        self.devices = worker_devices(self.config.device, max(1, self.config.workers))  # one-line error when absent
+        self.device = describe(self.devices)
         self.handlers = Handlers(self.config, self.table, self.send, lambda: self.stopping, self.device)
         self.context = zmq.Context()
         try:
@@ -67,14 +70,20 @@ class Service:
         except BaseException:
             self._close_sockets()
             raise
-        self.pool = WorkerPool(self.context, self._outbox_address, self.table, max(1, self.config.workers))
+        self.pool = WorkerPool(self.context, self._outbox_address, self.table, max(1, self.config.workers),
+                               setup=self._place_worker)
         self.pool.start()
         self._thread = threading.Thread(target=self._io_loop, name="dreamtalk-io", daemon=True)
         self._thread.start()
         log_event("service_started", mode=self.config.mode, endpoint=self.endpoint, device=self.device,
-                  workers=self.config.workers, engines=engines.available(),
+                  workers=self.config.workers, batch_requests=resolved_batch(self.config, self.devices),
+                  engines=engines.available(),
                   curve=self.curve or self.config.curve_key is not None)
         return self
+
+    def _place_worker(self, index: int) -> None:
+        """Worker thread `index` runs its engines on its device (`engines.placement`)."""
+        engines.place_thread(engines.Placement(self.devices[index], resolved_batch(self.config, self.devices)))
 
     def stop(self, timeout: float | None = None) -> None:
         """Graceful stop: refuse new jobs, cancel jobs in flight, join workers, close sockets."""
@@ -308,12 +317,9 @@ def load_plugins(targets: tuple[str, ...]) -> None:
             raise InputError(f"cannot load engine plugin {target!r}: {error}") from None
 
 
-def resolve_device(choice: str) -> str:
-    """'auto' -> 'cuda' when torch sees a GPU, else 'cpu' (imports torch only for 'auto')."""
-    if choice != "auto":
-        return choice
-    try:
-        import torch
-    except ImportError:
-        return "cpu"
-    return "cuda" if torch.cuda.is_available() else "cpu"
+def resolved_batch(config: ServerConfig, devices: list[str]) -> int:
+    """Requests per sampling call: `config.batch_requests`, or (0, auto) as many as there are worker threads
+    on one device, so concurrent requests on a GPU (or on the CPU) are sampled together."""
+    if config.batch_requests > 0:
+        return config.batch_requests
+    return max(devices.count(device) for device in devices)

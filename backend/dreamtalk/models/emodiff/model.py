@@ -47,6 +47,17 @@ class EmoDiff(Checkpointed):
     def cfg(self) -> DenoiserConfig:
         return self.denoiser.cfg
 
+    @property
+    def device(self) -> torch.device:
+        """Where the denoiser's weights are (sampling runs there)."""
+        first = next(self.denoiser.parameters(), None)
+        return torch.device("cpu") if first is None else first.device
+
+    def to(self, device: str | torch.device) -> EmoDiff:
+        """Move the denoiser to `device` (in place); returns self."""
+        self.denoiser.to(device)
+        return self
+
     def normalize(self, x: np.ndarray) -> np.ndarray:
         return normalize(x, self.mean, self.std)
 

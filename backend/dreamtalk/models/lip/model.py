@@ -38,6 +38,17 @@ class LipModel(Checkpointed):
     def cfg(self) -> LipRefinerConfig:
         return self.net.cfg
 
+    @property
+    def device(self) -> torch.device:
+        """Where the network's weights are (refinement runs there)."""
+        first = next(self.net.parameters(), None)
+        return torch.device("cpu") if first is None else first.device
+
+    def to(self, device: str | torch.device) -> LipModel:
+        """Move the network to `device` (in place); returns self."""
+        self.net.to(device)
+        return self
+
     def normalize(self, x: np.ndarray) -> np.ndarray:
         return normalize(x, self.mean, self.std)
 

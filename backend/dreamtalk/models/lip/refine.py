@@ -28,27 +28,34 @@ def window_centres(model: LipModel, frames: int) -> np.ndarray:
 
 
 def refine(model: LipModel, features: np.ndarray, x: np.ndarray, styles: np.ndarray) -> np.ndarray:
-    """`x (T, P)` raw curves -> a copy with the MOUTH group refined.
+    """`x (T, P)` raw curves, or K takes `(K, T, P)` of the same audio -> a copy with the MOUTH group refined.
 
     `features (T, A)` audio features of the model's front end; `styles` raw style frames, one clip
-    `(K, P)` or one per window `(W, K, P)` (see `window_centres`)."""
+    `(K, P)` or one per window `(W, K, P)` (see `window_centres`). Every take's windows go through the
+    network together, on the model's device."""
     cfg = model.cfg
     x = np.asarray(x, np.float32)
-    frames = len(x)
+    takes = x if x.ndim == 3 else x[None]
+    frames = takes.shape[1]
     starts = window_starts(frames, cfg.window, cfg.overlap)
-    z = model.normalize(x)
     audio = cut(np.asarray(features, np.float32), starts, cfg.window, cfg.audio_context)
-    mouth = cut(z[:, MOUTH_INDEX], starts, cfg.window)
     style = model.normalize(fit_styles(styles, len(starts), cfg.style_frames))
-    outs = []
+    mouth = np.concatenate([cut(model.normalize(take)[:, MOUTH_INDEX], starts, cfg.window) for take in takes])
+    count = len(takes)
+    windows = _run_windows(model, np.tile(audio, (count, 1, 1)), mouth, np.tile(style, (count, 1, 1)))
+    out = takes.copy()
+    for k in range(count):
+        refined = blend(windows[k * len(starts): (k + 1) * len(starts)], starts, frames, cfg.overlap)
+        out[k][:, MOUTH_INDEX] = np.clip(refined * model.std[MOUTH_INDEX] + model.mean[MOUTH_INDEX], 0.0, 1.0)
+    return out if x.ndim == 3 else out[0]
+
+
+def _run_windows(model: LipModel, audio: np.ndarray, mouth: np.ndarray, style: np.ndarray) -> np.ndarray:
+    """The network over `(W, ...)` windows in chunks of MAX_BATCH, on the model's device."""
+    device, outs = model.device, []
     model.net.eval()
     with torch.inference_mode():
-        for lo in range(0, len(starts), MAX_BATCH):
+        for lo in range(0, len(mouth), MAX_BATCH):
             part = slice(lo, lo + MAX_BATCH)
-            outs.append(model.net(torch.from_numpy(audio[part]), torch.from_numpy(mouth[part]),
-                                  torch.from_numpy(style[part])).numpy())
-    refined = blend(np.concatenate(outs), starts, frames, cfg.overlap)
-    out = x.copy()
-    out[:, MOUTH_INDEX] = refined * model.std[MOUTH_INDEX] + model.mean[MOUTH_INDEX]
-    out[:, MOUTH_INDEX] = np.clip(out[:, MOUTH_INDEX], 0.0, 1.0)
-    return out
+            outs.append(model.net(*(torch.from_numpy(a[part]).to(device) for a in (audio, mouth, style))).cpu().numpy())
+    return np.concatenate(outs)
