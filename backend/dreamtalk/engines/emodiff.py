@@ -2,6 +2,7 @@
 
     request -> styles (`styles`) -> audio features (`feature_cache`) -> EmoDiff takes (raw x)
             -> lip refiner over the MOUTH group (when `request.refine` and a refiner is installed)
+            -> blink events over the eyelids (models trained on blink-free labels: `blinks`)
             -> curves at the request's fps
 
 Which checkpoints run is decided in `installed` (environment variables, else the shipped files).
@@ -23,6 +24,7 @@ from ..models.emodiff.config import SamplerConfig
 from ..models.emodiff.generate import generate, neutral_style
 from ..models.emodiff.model import EmoDiff
 from ..models.pose import curves_to_x
+from .blinks import add_blinks
 from .feature_cache import audio_features
 from .installed import installed_emodiff, installed_refiner
 from .styles import style_keys
@@ -80,6 +82,8 @@ def run(request: GenerateRequest, progress) -> list[Curves]:
     out = generate(model, feats, cfg, keys, request.takes, request.seed, locked=locked, locked_mask=mask,
                    callback=lambda i, n: progress("sample", i / n))
     out = refine_takes(model, request, keys, feats, audio, rate, out, cfg, locked, mask)
+    if model.sampler.blinks == "events":
+        out = add_blinks(out, request, model.cfg.fps, mask)
     takes = []
     for x in out:
         curves = Curves(model.cfg.fps, np.clip(x[:, :52], 0.0, 1.0), x[:, 52:])
