@@ -15,6 +15,7 @@ measured against forced-aligned phones unless noted; "pooled" = all clips of a s
    refiner's own shift (the lag maximising the correlation of its output with its input gap).
 
 Usage: .venv/bin/python bench/diagnose_lag.py --corpus .cache/corpus-2h --validation .cache/val-before
+       [--stages 1,3,4]   (1 covers stages 1 and 2)
 Prints markdown.
 """
 
@@ -44,7 +45,7 @@ def phone_offsets(corpus: Corpus, records: list[dict]) -> tuple[dict, list, list
     offsets: dict[str, list[float]] = {}
     with_events, with_alignment = [], []
     for record in records:
-        events, aligned = phones_of(record), align(corpus.audio(record), 16000, record["text"])
+        events, aligned = synth_events(record), align(corpus.audio(record), 16000, record["text"])
         spoken = [[p for p in ph if p.phone != "SIL"] for ph in (events, aligned)]
         _, pairs = edit_alignment([p.phone for p in spoken[0]], [p.phone for p in spoken[1]])
         for i, j in pairs:
@@ -56,6 +57,11 @@ def phone_offsets(corpus: Corpus, records: list[dict]) -> tuple[dict, list, list
         with_events.append((gap, events))
         with_alignment.append((gap, aligned))
     return offsets, with_events, with_alignment
+
+
+def synth_events(record: dict) -> list:
+    """The synthesizer's own phone events (corpora timed on forced alignment keep them apart)."""
+    return phones_of({"phones": record.get("phones_events", record["phones"])})
 
 
 def closure_onsets() -> dict[str, float]:
@@ -80,7 +86,8 @@ def closure_onsets() -> dict[str, float]:
 
 
 def reference_and_labels(corpus: Corpus, count: int) -> list[str]:
-    offsets, with_events, with_alignment = phone_offsets(corpus, spread(corpus.select("test", "espeak"), count))
+    records = spread(corpus.select("test", "espeak"), count)
+    offsets, with_events, with_alignment = phone_offsets(corpus, records)
     lines = ["### 1. Reference phones: forced alignment minus espeak events, corpus test split "
              f"({count} utterances)", "", "| phone class | matched phones | start (ms) | centre (ms) |", "|---|---|---|---|"]
     for kind in ("P", "B", "M", "open vowel", "other"):
@@ -91,9 +98,11 @@ def reference_and_labels(corpus: Corpus, count: int) -> list[str]:
     onsets = closure_onsets()
     lines += ["", "espeak's p/b/m event after the acoustic closure onset (6 voices, 'ah pah / bah / mah'): "
               + ", ".join(f"{k} {v:+.0f} ms" for k, v in onsets.items()), "",
-              "### 2. Labels (procedural engine on espeak events), same utterances", "",
+              "### 2. Labels (procedural engine on the corpus' label phones), same utterances", "",
               "| measured against | pooled lag | per-utterance mean |", "|---|---|---|"]
-    for name, clips in (("espeak events", with_events), ("forced alignment", with_alignment)):
+    timed = ([] if "phones_events" not in records[0] else
+             [("the phones they were made on", [(g, phones_of(r)) for (g, _), r in zip(with_events, records)])])
+    for name, clips in [("espeak events", with_events), ("forced alignment", with_alignment)] + timed:
         per = [lipsync.phone_locked_lag([c], FPS) for c in clips]
         lines.append(f"| {name} | {lipsync.phone_locked_lag(clips, FPS, 5, 0.25):+.2f} | {np.nanmean(per):+.2f} |")
     return lines
@@ -216,11 +225,14 @@ def main() -> None:
     parser.add_argument("--validation", required=True, help="output folder of a validation run")
     parser.add_argument("--utterances", type=int, default=30, help="corpus test utterances for stages 1-2")
     parser.add_argument("--probe-utterances", type=int, default=300, help="training utterances for the probe")
+    parser.add_argument("--stages", default="1,3,4", help="1: reference phones and labels, 3: features, 4: models")
     args = parser.parse_args()
-    corpus = Corpus(args.corpus)
-    for block in (reference_and_labels(corpus, args.utterances), feature_lines(corpus, args.probe_utterances),
-                  model_lines(Path(args.validation))):
-        print("\n".join(block) + "\n")
+    corpus, stages = Corpus(args.corpus), args.stages.split(",")
+    blocks = {"1": lambda: reference_and_labels(corpus, args.utterances),
+              "3": lambda: feature_lines(corpus, args.probe_utterances),
+              "4": lambda: model_lines(Path(args.validation))}
+    for stage in stages:
+        print("\n".join(blocks[stage]()) + "\n")
 
 
 if __name__ == "__main__":

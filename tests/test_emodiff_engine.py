@@ -135,3 +135,27 @@ def test_features_are_reused_for_the_same_audio(monkeypatch):
     assert len(engine._FEATURES) == engine.FEATURE_CACHE_SIZE
     engine.audio_features("logmel-1", audio, rate, 25.0, 30)
     assert len(calls) == engine.FEATURE_CACHE_SIZE + 3
+
+
+def test_models_trained_without_blinks_get_blink_events(tmp_path, monkeypatch):
+    from dreamtalk.core.arkit import INDEX
+    from dreamtalk.evaluation.dynamics import blink_stats
+
+    model = tiny_model(audio_dim=front_end("logmel-1").dim)
+    lids = [INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"]]
+    model.mean[lids], model.std[lids] = 0.0, 0.02  # trained on blink-free labels: lids near 0
+    monkeypatch.setenv("DREAMTALK_LIP_CHECKPOINT", "off")
+    audio = np.tile(buzz_utterance(6, seed=1)[0], 6)  # ~60 s
+    curves = {}
+    for blinks in ("model", "events"):
+        model.sampler = SamplerConfig(blinks=blinks)
+        model.save(tmp_path / f"{blinks}.pt")
+        monkeypatch.setenv(ENV_VAR, str(tmp_path / f"{blinks}.pt"))
+        curves[blinks] = generate(GenerateRequest(audio=audio, sample_rate=16000, engine="emodiff", steps=2,
+                                                  emotion="happy", intensity=1.0, takes=2))
+    assert curves["model"][0].values[:, lids].max() < 0.3  # no blinks of its own
+    stats = [blink_stats(take) for take in curves["events"]]
+    assert all(10 <= s["blinks_per_min"] <= 30 and s["blink_complete"] == 1.0 for s in stats)
+    assert not np.allclose(curves["events"][0].values[:, lids], curves["events"][1].values[:, lids])
+    others = [i for i in range(52) if i not in lids + [INDEX["eyeWideLeft"], INDEX["eyeWideRight"]]]
+    assert np.allclose(curves["events"][0].values[:, others], curves["model"][0].values[:, others])

@@ -269,3 +269,30 @@ def test_cli_train_lip_with_emodiff_takes_and_export(tmp_path, capsys, installed
     assert "optimizer" not in torch.load(small, weights_only=True)
     assert main(["train", "lip", "--corpus", str(tmp_path / "nope"), "--out", str(out)]) == 2
     assert "corpus folder not found" in capsys.readouterr().err
+
+
+def test_closure_head_learns_the_label_closures_and_closes_the_lips(tmp_path):
+    from dreamtalk.evaluation.lipsync import lip_gap
+    from dreamtalk.models.lip.refine import closure_strength, enforce_detected
+    from dreamtalk.models.lip.train import detector_loss
+
+    clips = tiny_clips(count=6, frames=60)
+    for clip in clips:  # lips closed wherever feature 0 is high: a detector can learn it from the audio
+        clip.closure = (clip.features[:, 0] > 0.6).astype(np.float32)
+    cfg = LipRefinerConfig(audio_dim=6, hidden=24, lstm_layers=1, style_frames=8, closure_head=True)
+    tcfg = LipTrainConfig(steps=300, batch=32, lr=3e-3, log_every=50, save_every=300)
+    model = train(clips, tmp_path / "lip.pt", "logmel-1", cfg, tcfg)
+    batch = LipWindowSampler(clips, model.cfg, tcfg, model.mean, model.std).batch(np.random.default_rng(5), 256)
+    with torch.no_grad():
+        _, logits = model.net.refine(batch["audio"], batch["mouth"], batch["style"])
+        assert float(detector_loss(logits, batch["closure"], tcfg)) < 0.45
+        hits = ((logits > 0) == (batch["closure"] > 0.5)).float().mean()
+    assert hits > 0.85
+    x, feats = clips[0].x.copy(), clips[0].features
+    out = refine(LipModel.load(tmp_path / "lip.pt"), feats, x, x[:8])
+    closed = clips[0].closure > 0
+    assert np.median(lip_gap(out[closed, :52])) < 0.3 * np.median(lip_gap(x[closed, :52]))
+    values = np.full((4, 52), 0.4, np.float32)
+    assert np.allclose(enforce_detected(values, np.zeros(4), cfg), values)  # no detection: untouched
+    assert np.allclose(lip_gap(enforce_detected(values, np.ones(4), cfg)), 0.0)
+    assert closure_strength(np.array([0.3, 0.5, 0.7]), cfg).tolist() == [0.0, 0.5, 1.0]

@@ -32,8 +32,12 @@ def _model_dir() -> str:
     return os.path.join(get_model_path(), "en-us")
 
 
-def _decoder(kind: str):
-    """A fresh decoder: 'align' (dictionary, forced alignment) or 'phones' (allphone).
+WIDE_BEAMS = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80}  # a second try for audio the defaults lose
+
+
+def _decoder(kind: str, beams: dict | None = None):
+    """A fresh decoder: 'align' (dictionary, forced alignment) or 'phones' (allphone); `beams` overrides
+    pocketsphinx's pruning beams (alignment only).
 
     Fresh on every call (~0.2 s): a reused pocketsphinx decoder keeps state from its first utterance,
     so the same audio could get different phones on a later call; results must be reproducible."""
@@ -43,7 +47,7 @@ def _decoder(kind: str):
         lm = os.path.join(_model_dir(), "en-us-phone.lm.bin")
         return Decoder(samprate=RATE, allphone=lm, lm=None, lw=2.0, beam=1e-20, pbeam=1e-20,
                        loglevel="FATAL")
-    return Decoder(samprate=RATE, bestpath=False, loglevel="FATAL")
+    return Decoder(samprate=RATE, bestpath=False, loglevel="FATAL", **(beams or {}))
 
 
 def _pcm(audio: np.ndarray) -> bytes:
@@ -83,12 +87,12 @@ def _ensure_words(decoder, words: list[str]) -> list[str]:
     return [w for w in words if w not in unknown]
 
 
-def forced_alignment(audio16: np.ndarray, transcript: str) -> list[PhoneSegment]:
-    """Two-pass forced alignment of 16 kHz audio to `transcript`."""
+def forced_alignment(audio16: np.ndarray, transcript: str, beams: dict | None = None) -> list[PhoneSegment]:
+    """Two-pass forced alignment of 16 kHz audio to `transcript` (`beams`: see `_decoder`)."""
     words = transcript_words(transcript)
     if not words:
         raise InputError("the transcript has no words")
-    decoder = _decoder("align")
+    decoder = _decoder("align", beams)
     words = _ensure_words(decoder, words)
     if not words:
         raise InputError("no word of the transcript has a pronunciation")

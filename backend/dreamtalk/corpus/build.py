@@ -2,9 +2,11 @@
 
 Reproducible: utterance i of shard k depends only on (seed, k, i), so the same seed gives the same
 corpus on any machine, and a build can stop and resume (complete shards are kept, missing ones built).
-The corpus is the shortest prefix of synthesized shards reaching `hours`; real speech comes on top.
-Labels are `procedural.engine.animate` on espeak-ng's exact phone timings (synthesized speech) or on
-forced-aligned phones (real speech).
+The corpus is the shortest prefix of synthesized shards reaching `hours`; MBROLA voices (`mbrola_hours`,
+shards `mb-*`, built the same way) and real speech come on top. Labels are `procedural.engine.animate` on
+the synthesizer's phones retimed on forced alignment (`corpus.labels`; `--label-timing events` for
+espeak-ng's events as before issue 18) or on forced-aligned phones (real speech), without blinks unless
+asked for.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import InputError
-from ..core.request import EmotionKey
 from . import store
+from .labels import DEFAULT as DEFAULT_LABELS
+from .labels import LabelConfig, label_phones, make_labels, of_header
 from .texts import random_sentence
 from .voices import sample_emotion, sample_voice, split_of, with_ending
 
@@ -35,11 +38,12 @@ class BuildConfig:
     real: bool = True  # add real transcribed speech (Debian asterisk-core-sounds-en) when installed
     real_limit: int | None = None  # at most this many real utterances (None: all)
     shard_size: int = SHARD_SIZE  # utterances per synthesized shard (part of the corpus identity)
+    labels: LabelConfig = DEFAULT_LABELS  # label timing and blinks (part of the corpus identity)
+    mbrola_hours: float = 0.0  # hours of MBROLA-voice speech on top (Debian mbrola voices; 0: none)
 
 
-def synth_item(seed: int, shard: int, index: int) -> store.Item:
+def synth_item(seed: int, shard: int, index: int, labels: LabelConfig = DEFAULT_LABELS) -> store.Item:
     """Utterance `index` of synthesized shard `shard`: random sentence, speaker, emotion, prosody."""
-    from ..procedural.engine import animate
     from .speech import fresh_synthesize
 
     rng = np.random.default_rng([seed, shard, index])
@@ -47,49 +51,75 @@ def synth_item(seed: int, shard: int, index: int) -> store.Item:
     voice = sample_voice(rng, emotion, intensity)
     text = with_ending(random_sentence(rng), emotion, rng)
     speech = fresh_synthesize(text, voice)
-    audio, phones = store.to_corpus_rate(speech.audio, speech.sample_rate), list(speech.phones)
+    audio = store.to_corpus_rate(speech.audio, speech.sample_rate)
+    record = {"id": f"syn-{seed}-{shard:05d}-{index:02d}", "source": "espeak", "speaker": voice.variant,
+              "split": split_of(voice.variant), "voice": voice.as_dict()}
+    return labelled(audio, text, speech.phones, record, (emotion, level, intensity), rng, labels)
+
+
+def mbrola_item(seed: int, shard: int, index: int, labels: LabelConfig = DEFAULT_LABELS) -> store.Item:
+    """Utterance `index` of MBROLA shard `shard`: as `synth_item`, spoken by an MBROLA voice."""
+    from . import mbrola
+
+    rng = np.random.default_rng([seed, shard, index, 1])
+    emotion, level, intensity = sample_emotion(rng)
+    settings = mbrola.sample_settings(rng, emotion, intensity)
+    text = with_ending(random_sentence(rng), emotion, rng)
+    audio, rate, phones = mbrola.synthesize(text, settings)
+    record = {"id": f"mb-{seed}-{shard:05d}-{index:02d}", "source": "mbrola", "speaker": f"mbrola-{settings.voice}",
+              "split": mbrola.split_of(settings.voice), "voice": settings.as_dict()}
+    return labelled(store.to_corpus_rate(audio, rate), text, phones, record, (emotion, level, intensity), rng,
+                    labels)
+
+
+def labelled(audio: np.ndarray, text: str, events, record: dict, emotion: tuple, rng: np.random.Generator,
+             labels: LabelConfig) -> store.Item:
+    """The item with its labels: phones timed as `labels` says, the procedural engine on them (seeded)."""
+    name, level, intensity = emotion
+    phones, timing = label_phones(audio, store.SAMPLE_RATE, text, events, record["source"], labels)
     label_seed = int(rng.integers(2**31))
-    curves = animate(audio, store.SAMPLE_RATE, phones, store.FPS, [EmotionKey(0.0, emotion, intensity)],
-                     seed=label_seed)
-    record = {
-        "id": f"syn-{seed}-{shard:05d}-{index:02d}", "source": "espeak", "speaker": voice.variant,
-        "split": split_of(voice.variant), "text": text, "emotion": emotion, "level": level,
-        "intensity": intensity, "label_seed": label_seed, "labels": store.LABELER, "voice": voice.as_dict(),
-        "phones": store.encode_phones(phones),
-    }
+    curves = make_labels(audio, store.SAMPLE_RATE, phones, store.FPS, name, intensity, label_seed, labels)
+    record |= {"text": text, "emotion": name, "level": level, "intensity": intensity, "label_seed": label_seed,
+               "labels": store.LABELER, "label_timing": timing, "phones": store.encode_phones(phones),
+               "phones_events": store.encode_phones(events)}
     return store.Item(audio, curves, record)
 
 
-def build_synth_shard(root: str, seed: int, shard: int, size: int = SHARD_SIZE) -> float:
-    """Build (or reuse) synthesized shard `shard`; return its seconds of audio."""
-    name = f"syn-{shard:05d}"
+def build_synth_shard(root: str, seed: int, shard: int, size: int = SHARD_SIZE,
+                      labels: LabelConfig = DEFAULT_LABELS, kind: str = "syn") -> float:
+    """Build (or reuse) synthesized shard `shard` (`kind` 'syn': espeak-ng, 'mb': MBROLA); return its
+    seconds of audio."""
+    name = f"{kind}-{shard:05d}"
     if name in store.shard_names(Path(root)):
         records = store.read_records(Path(root), name)
     else:
-        records = store.write_shard(Path(root), name, [synth_item(seed, shard, i) for i in range(size)])
+        make = synth_item if kind == "syn" else mbrola_item
+        records = store.write_shard(Path(root), name, [make(seed, shard, i, labels) for i in range(size)])
     return sum(r["num_samples"] for r in records) / store.SAMPLE_RATE
 
 
-def _build_synth(root: Path, cfg: BuildConfig, progress: Callable[[str, float], None]) -> int:
-    """Build synthesized shards in parallel batches until their prefix reaches `cfg.hours`."""
-    target, total, shard = cfg.hours * 3600.0, 0.0, 0
+def _build_synth(root: Path, cfg: BuildConfig, progress: Callable[[str, float], None], kind: str = "syn",
+                 hours: float | None = None) -> int:
+    """Build synthesized shards of `kind` in parallel batches until their prefix reaches `hours`."""
+    target, total, shard = (cfg.hours if hours is None else hours) * 3600.0, 0.0, 0
     ctx = multiprocessing.get_context("spawn" if cfg.workers > 1 else None)
     pool = ctx.Pool(cfg.workers) if cfg.workers > 1 else None
     try:
         while total < target:
             batch = list(range(shard, shard + max(1, cfg.workers) * 2))
-            args = [(str(root), cfg.seed, k, cfg.shard_size) for k in batch]
+            args = [(str(root), cfg.seed, k, cfg.shard_size, cfg.labels, kind) for k in batch]
             seconds = pool.starmap(build_synth_shard, args) if pool else [build_synth_shard(*a) for a in args]
             for k, s in zip(batch, seconds):
                 if total < target:
                     total, shard = total + s, k + 1
-                progress("synth", min(total / target, 1.0))
+                progress("synth" if kind == "syn" else "mbrola", min(total / target, 1.0))
     finally:
         if pool:
             pool.close()
             pool.join()
+    prefix = f"{kind}-"
     for extra in store.shard_names(root):  # shards past the prefix (last batch, or an earlier bigger build)
-        if extra.startswith("syn-") and int(extra[4:]) >= shard:
+        if extra.startswith(prefix) and int(extra[len(prefix):]) >= shard:
             for suffix in (".json", ".npz"):
                 (root / "shards" / f"{extra}{suffix}").unlink(missing_ok=True)
     return shard
@@ -106,8 +136,11 @@ def build(out: str | Path, cfg: BuildConfig, progress: Callable[[str, float], No
     from ..features import default_name
 
     store.write_header(root, {"seed": cfg.seed, "hours": cfg.hours, "shard_size": cfg.shard_size,
-                              "labels": store.LABELER, "real": cfg.real, "default_frontend": default_name()})
+                              "labels": store.LABELER, "real": cfg.real, "default_frontend": default_name(),
+                              "mbrola_hours": cfg.mbrola_hours} | cfg.labels.header())
     shards = _build_synth(root, cfg, progress)
+    if cfg.mbrola_hours > 0:
+        shards += _build_synth(root, cfg, progress, "mb", cfg.mbrola_hours)
     real = 0
     if cfg.real:
         from .real import build_real
@@ -131,6 +164,10 @@ def _check_resume(root: Path, cfg: BuildConfig) -> None:
     if header.get("seed") != cfg.seed or header.get("shard_size", SHARD_SIZE) != cfg.shard_size:
         raise InputError(f"{root} was built with --seed {header.get('seed')}; resume with the same seed "
                          "or use a new folder")
+    if of_header(header) != cfg.labels:
+        built = of_header(header)
+        raise InputError(f"{root} was built with --label-timing {built.timing}"
+                         f"{' --label-blinks' if built.blinks else ''}; resume with the same or use a new folder")
 
 
 def summary(corpus: store.Corpus) -> dict:

@@ -19,6 +19,13 @@ def add_subcommands(sub) -> None:
     p.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
     p.add_argument("--no-real", action="store_true", help="skip the real speech (asterisk-core-sounds-en)")
     p.add_argument("--real-limit", type=int, help="at most this many real utterances")
+    p.add_argument("--mbrola-hours", type=float, default=0.0,
+                   help="hours of MBROLA-voice speech on top (Debian mbrola voices, non-free; default none)")
+    p.add_argument("--label-timing", choices=("aligned", "events"), default="aligned",
+                   help="time the labels on the synthesizer's phones retimed on forced alignment (default), "
+                   "or on its events as before issue 18")
+    p.add_argument("--label-blinks", action="store_true",
+                   help="draw blinks into the labels (default: none; the engines sample blink events)")
     p.set_defaults(func=cmd_build)
     p = corpus.add_parser("add-takes", help="add Live Link Face takes (CSV + sound track) to a corpus")
     p.add_argument("takes", help="folder with take CSVs and their .wav/.mov sound tracks")
@@ -48,9 +55,11 @@ def add_subcommands(sub) -> None:
 def cmd_build(args: argparse.Namespace) -> int:
     from ..progress_bar import ProgressBar
     from .build import BuildConfig, build
+    from .labels import LabelConfig
 
     bar = ProgressBar()
-    cfg = BuildConfig(args.hours, args.seed, max(1, args.workers), not args.no_real, args.real_limit)
+    cfg = BuildConfig(args.hours, args.seed, max(1, args.workers), not args.no_real, args.real_limit,
+                      labels=LabelConfig(args.label_timing, args.label_blinks), mbrola_hours=args.mbrola_hours)
     try:
         result = build(args.out, cfg, bar)
     finally:

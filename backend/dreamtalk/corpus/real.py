@@ -13,26 +13,26 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.request import EmotionKey
 from . import store
+from .labels import DEFAULT as DEFAULT_LABELS
+from .labels import LabelConfig, make_labels
 
 REAL_SHARD_SIZE = 40  # real utterances per shard
 
 MIN_SECONDS, MAX_SECONDS = 0.8, 20.0  # prompts outside this range are skipped (beeps, long menus)
 
 
-def real_item(name: str, audio: np.ndarray, rate: int, transcript: str) -> store.Item | None:
+def real_item(name: str, audio: np.ndarray, rate: int, transcript: str,
+              labels: LabelConfig = DEFAULT_LABELS) -> store.Item | None:
     """Align one prompt and label it (neutral); None when alignment finds no phones."""
     from ..align import phones_for
-    from ..procedural.engine import animate
 
     audio = store.to_corpus_rate(audio, rate)
     phones = list(phones_for(audio, store.SAMPLE_RATE, transcript))
     if not any(p.phone != "SIL" for p in phones):
         return None
     label_seed = _stable_seed(name)
-    curves = animate(audio, store.SAMPLE_RATE, phones, store.FPS, [EmotionKey(0.0, "neutral", 0.0)],
-                     seed=label_seed)
+    curves = make_labels(audio, store.SAMPLE_RATE, phones, store.FPS, "neutral", 0.0, label_seed, labels)
     record = {
         "id": f"real-{name}", "source": "real", "speaker": "asterisk-en-f", "split": "real",
         "text": transcript, "emotion": "neutral", "level": 0, "intensity": 0.0, "label_seed": label_seed,
@@ -59,10 +59,10 @@ def _prompts(limit: int | None) -> list[tuple[str, np.ndarray, int, str]]:
     return sorted(chosen, key=lambda p: p[0])
 
 
-def _real_shard(root: str, name: str, prompts: list) -> int:
+def _real_shard(root: str, name: str, prompts: list, labels: LabelConfig = DEFAULT_LABELS) -> int:
     if name in store.shard_names(Path(root)):
         return len(store.read_records(Path(root), name))
-    items = [item for item in (real_item(*p) for p in prompts) if item is not None]
+    items = [item for item in (real_item(*p, labels) for p in prompts) if item is not None]
     if items:
         store.write_shard(Path(root), name, items)
     return len(items)
@@ -77,7 +77,7 @@ def build_real(root: Path, cfg, progress: Callable[[str, float], None]) -> int:
         progress(f"real speech unavailable: {exc}", 1.0)
         return 0
     groups = [prompts[i: i + REAL_SHARD_SIZE] for i in range(0, len(prompts), REAL_SHARD_SIZE)]
-    args = [(str(root), f"real-{k:05d}", group) for k, group in enumerate(groups)]
+    args = [(str(root), f"real-{k:05d}", group, cfg.labels) for k, group in enumerate(groups)]
     if cfg.workers > 1 and len(args) > 1:
         with multiprocessing.get_context("spawn").Pool(cfg.workers) as pool:
             counts = pool.starmap(_real_shard, args)

@@ -6,6 +6,7 @@ Layout of a corpus folder:
     shards/NAME.json         the shard's utterance records (offsets into the arrays, labels, phones)
     manifest.jsonl           every record of every shard, one JSON object a line (rebuilt from shards)
     features/TAG/ID.npy      cached audio features per utterance and front end
+    features/TAG/augK/ID.npy the same for augmented copy K of the utterance (corpus/augment.py)
 A shard is written completely (arrays first, then its records, each atomically) or not at all, so an
 interrupted build or a rejected take never leaves a half shard; the manifest is rebuilt from complete
 shards only.
@@ -152,12 +153,20 @@ class Corpus:
         part = slice(f, f + record["num_frames"])
         return Curves(FPS, arrays["values"][part], arrays["head_pose"][part], arrays["eye_rotation"][part])
 
-    def features(self, record: dict, frontend) -> np.ndarray:
-        """`(T, D)` features of an utterance from `frontend`, computed once and cached per utterance."""
-        path = self.root / "features" / frontend.tag / f"{record['id']}.npy"
+    def features(self, record: dict, frontend, augment: int = 0) -> np.ndarray:
+        """`(T, D)` features of an utterance from `frontend`, computed once and cached per utterance;
+        `augment` k > 0: of its augmented copy k (`corpus.augment`, seeded by the id and k)."""
+        folder = self.root / "features" / frontend.tag / (f"aug{augment}" if augment else "")
+        path = folder / f"{record['id']}.npy"
         if path.is_file():
             return np.load(path)
-        feats = frontend(self.audio(record), SAMPLE_RATE, FPS, record["num_frames"])
+        audio = self.audio(record)
+        if augment:
+            from .augment import augment as degrade
+            from .augment import seed_of
+
+            audio = degrade(audio, SAMPLE_RATE, np.random.default_rng(seed_of(record["id"], augment)))
+        feats = frontend(audio, SAMPLE_RATE, FPS, record["num_frames"])
         path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         np.save(buffer, feats)

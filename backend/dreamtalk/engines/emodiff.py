@@ -2,6 +2,7 @@
 
     request -> styles (`styles`) -> audio features (`feature_cache`) -> EmoDiff takes (raw x)
             -> lip refiner over the MOUTH group (when `request.refine` and a refiner is installed)
+            -> blink events over the eyelids (models trained on blink-free labels: `blinks`)
             -> curves at the request's fps
 
 Which checkpoints run is decided in `installed` (environment variables, else the shipped files); where,
@@ -26,6 +27,7 @@ from ..models.emodiff.generate import neutral_style, plan
 from ..models.emodiff.model import EmoDiff
 from ..models.pose import curves_to_x
 from . import batching, placement
+from .blinks import add_blinks
 from .feature_cache import audio_features
 from .installed import installed_emodiff, installed_refiner
 from .styles import style_keys
@@ -85,6 +87,8 @@ def run(request: GenerateRequest, progress) -> list[Curves]:
     out = batching.sample(model, job, request.seed, lambda i, n: progress("sample", i / n),
                           placement.current().batch_requests)
     out = refine_takes(model, request, keys, feats, audio, rate, out, cfg, locked, mask, device)
+    if model.sampler.blinks == "events":
+        out = add_blinks(out, request, model.cfg.fps, mask)
     takes = []
     for x in out:
         curves = Curves(model.cfg.fps, np.clip(x[:, :52], 0.0, 1.0), x[:, 52:])

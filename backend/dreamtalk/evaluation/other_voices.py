@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import DreamTalkError
-from .debian import unpacked
+from ..corpus.debian import unpacked
 
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 PICO_VOICES = ("en-US", "en-GB")

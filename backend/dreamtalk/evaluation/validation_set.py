@@ -18,7 +18,7 @@ import numpy as np
 
 from ..core.audio import prepare_audio
 from ..core.formats import atomic_write
-from .debian import cache_dir
+from ..corpus.debian import cache_dir
 
 VERSION = "1"
 RATE = 16000

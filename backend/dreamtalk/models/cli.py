@@ -14,6 +14,8 @@ def _add_training_run(parser, out: str, frontend_help: str) -> None:
     parser.add_argument("--corpus", required=True, help="a built corpus (docs/CORPUS.md) or a folder of .npz clips")
     parser.add_argument("--split", default="train", help="split of a built corpus to train on")
     parser.add_argument("--limit", type=int, help="use at most this many utterances (spread evenly)")
+    parser.add_argument("--augment", type=int, default=0, help="also train on N augmented copies of each "
+                        "utterance (reverberation, noise, telephone channel, tilt; same labels; default 0)")
     parser.add_argument("--frontend", help=f"audio front end tag (default: the default front end's, e.g. "
                         f"whisper-base-ct2-1{frontend_help})")
     parser.add_argument("--out", default=out, help="checkpoint path (resumed when it exists)")
@@ -48,6 +50,17 @@ def _validation_clips(args: argparse.Namespace) -> list | None:
     clips = load_corpus(source, args.frontend, split=args.val_split or "val", limit=args.val_limit)
     print(f"validation loss on {len(clips)} held-out clips from {source}")
     return clips
+
+
+def _labels_blink(corpus: str) -> bool:
+    """Whether a corpus' labels carry blinks (a folder of .npz clips: assumed so). A model trained on
+    blink-free labels gets blink events at generation time (SamplerConfig.blinks)."""
+    if not (Path(corpus) / "corpus.json").is_file():
+        return True
+    from ..corpus.labels import of_header
+    from ..corpus.store import Corpus
+
+    return of_header(Corpus(corpus).header).blinks
 
 
 def _wrote(out: str) -> None:
@@ -103,6 +116,10 @@ def add_subcommands(sub) -> None:
                     help="noise on the audio features, in feature standard deviations (default %(default)s)")
     lp.add_argument("--max-shift", type=int, default=LipTrainConfig.max_shift,
                     help="largest time shift of a perturbed label, in frames (default %(default)s)")
+    lp.add_argument("--no-closure-head", action="store_true",
+                    help="no frame-wise p/b/m closure detector (the refiner alone, as before issue 18)")
+    lp.add_argument("--detector-weight", type=float, default=LipTrainConfig.detector_weight,
+                    help="weight of the closure detector's cross-entropy (default %(default)s)")
     lp.set_defaults(func=cmd_train_lip)
     lx = models.add_parser("lip-export", help="strip a lip training checkpoint down to what inference needs")
     lx.add_argument("checkpoint", help="training checkpoint (from train lip)")
@@ -118,13 +135,13 @@ def add_subcommands(sub) -> None:
 
 def cmd_train_emodiff(args: argparse.Namespace) -> int:
     from ..progress_bar import ProgressBar
-    from .emodiff.config import DenoiserConfig, DiffusionConfig, TrainConfig
+    from .emodiff.config import DenoiserConfig, DiffusionConfig, SamplerConfig, TrainConfig
     from .emodiff.data import load_corpus
     from .emodiff.train import train
 
     _check_out_folder(args.out)
     args.frontend = args.frontend or default_tag()
-    clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit)
+    clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit, augment=args.augment)
     val_clips = _validation_clips(args)
     bar = ProgressBar()
     dcfg = DenoiserConfig(window=args.window, width=args.width, layers=args.layers)
@@ -132,7 +149,7 @@ def cmd_train_emodiff(args: argparse.Namespace) -> int:
     try:
         train(clips, args.out, dcfg, DiffusionConfig(prediction=args.prediction), tcfg, device=args.device,
               fe_name=args.frontend, resume=not args.fresh, report=lambda s, n, loss: bar(f"loss {loss:.4f}", s / n),
-              val_clips=val_clips)
+              val_clips=val_clips, scfg=SamplerConfig(blinks="model" if _labels_blink(args.corpus) else "events"))
     finally:
         bar.close()
     _wrote(args.out)
@@ -152,7 +169,7 @@ def cmd_train_lip(args: argparse.Namespace) -> int:
         emodiff = EmoDiff.load(args.emodiff)
         args.frontend = emodiff.front_end
     args.frontend = args.frontend or default_tag()
-    clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit)
+    clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit, augment=args.augment)
     val_clips = _validation_clips(args)
     bar = ProgressBar()
     try:
@@ -165,8 +182,10 @@ def cmd_train_lip(args: argparse.Namespace) -> int:
         tcfg = LipTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
                               save_every=args.save_every, closure_weight=args.closure_weight,
                               emotion_weight=args.emotion_weight, p_generated=args.p_generated,
-                              p_clean=args.p_clean, audio_noise=args.audio_noise, max_shift=args.max_shift)
-        train(clips, args.out, args.frontend, LipRefinerConfig(window=args.window, overlap=args.window // 2), tcfg, generated,
+                              p_clean=args.p_clean, audio_noise=args.audio_noise, max_shift=args.max_shift,
+                              detector_weight=args.detector_weight)
+        cfg = LipRefinerConfig(window=args.window, overlap=args.window // 2, closure_head=not args.no_closure_head)
+        train(clips, args.out, args.frontend, cfg, tcfg, generated,
               resume=not args.fresh, report=lambda s, n, loss: bar(f"loss {loss:.4f}", s / n), val_clips=val_clips)
     finally:
         bar.close()

@@ -17,8 +17,21 @@ class ProceduralConfig:
     smoothing: float = 0.025  # s: Gaussian smoothing of the mouth tracks (before closure enforcement)
     emotion_onset: float = 0.45  # s: time for an emotion to build up at the start / at a key
     emotion_fluctuation: float = 0.12  # relative slow fluctuation of emotion intensity
+    blinks: bool = True  # draw blinks (False: eyelids keep their emotion level; blinks come as sampled events)
     blink_duration: float = 0.22  # s: mean blink duration (close + open)
     saccade_interval: float = 1.3  # s: mean time between gaze saccades
     gaze_amplitude: float = 0.12  # eyeLook* amplitude of saccades (0..1)
     head_amplitude: float = 0.06  # rad: typical head rotation amplitude driven by prosody
     head_smoothing: float = 0.25  # s: smoothing of head motion
+
+
+@dataclass(frozen=True)
+class BlinkConfig:
+    """Blink events sampled over a learned engine's eyelids: each one a full close-and-open."""
+
+    duration: float = 0.25  # s: mean blink duration (close + hold + open; 100-400 ms in people)
+    duration_sd: float = 0.05  # s: spread of the duration
+    min_duration: float = 0.18  # s: shortest blink (leaves at least one frame fully shut at 25 fps)
+    max_duration: float = 0.4  # s: longest blink
+    refractory: float = 0.8  # s: shortest time from one blink's start to the next (no flutter)
+    rate_scale: float = 1.0  # factor on the emotion's blinks per minute (eyes.BLINKS_PER_MINUTE)

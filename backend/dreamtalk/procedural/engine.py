@@ -42,7 +42,8 @@ def animate(
     values = smooth(coarticulation.mouth_track(phones, loud, fps, num_frames, cfg), fps, cfg.smoothing)
     weights = emotion.emotion_weights(keys, num_frames, fps, cfg)  # (T, 8)
     values = values + emotion.emotion_offsets(weights, pitch_st, loud, fps, rng, cfg)
-    blink = eyes.blink_track(eyes.blink_rate(weights), fps, rng, cfg)
+    blink = eyes.blink_track(eyes.blink_rate(weights), fps, rng, cfg)  # drawn either way: same seed, same gaze
+    blink = blink if cfg.blinks else np.zeros_like(blink)
     eye_rotation = eyes.apply_eyes(values, blink, eyes.gaze_track(num_frames, fps, rng, cfg))
     closures = coarticulation.closure_weights(phones, fps, num_frames, cfg)
     values = coarticulation.enforce_closures(np.clip(values, 0.0, 1.0), closures)

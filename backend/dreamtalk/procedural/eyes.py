@@ -11,7 +11,7 @@ import numpy as np
 
 from ..core.arkit import INDEX
 from ..core.request import EMOTIONS
-from .config import ProceduralConfig
+from .config import BlinkConfig, ProceduralConfig
 
 BLINKS_PER_MINUTE: dict[str, float] = {
     "neutral": 17.0, "angry": 12.0, "disgusted": 18.0, "contempt": 14.0,
@@ -49,6 +49,52 @@ def _add_blink(track: np.ndarray, start: float, fps: float, rng, cfg: Procedural
     times = np.arange(len(track)) / fps - start
     shape = np.interp(times, [0.0, close, close + hold, duration], [0.0, depth, depth, 0.0], 0.0, 0.0)
     np.maximum(track, shape.astype(np.float32), out=track)
+
+
+def blink_events(rate: np.ndarray, fps: float, rng: np.random.Generator, cfg: BlinkConfig | None = None,
+                 free: np.ndarray | None = None) -> np.ndarray:
+    """`(T,)` eyelid closure 0..1 with full blinks (close, hold shut for at least a frame, open) drawn as
+    events: intervals of `refractory` + a gamma(2) variable with mean 60 / rate, so the long-run rate is
+    `rate` (blinks per minute, per frame) x `rate_scale`; the first blink comes as it would in a process
+    already running. A blink that would overlap frames where `free` is False (locked) or not reopen before
+    the end is left out."""
+    cfg = cfg or BlinkConfig()
+    num_frames = len(rate)
+    track = np.zeros(num_frames, np.float32)
+    duration_s = num_frames / fps
+
+    def gap(t: float) -> float:
+        per_minute = max(float(rate[min(int(t * fps), num_frames - 1)]) * cfg.rate_scale, 1.0)
+        return 60.0 / per_minute
+
+    t = rng.uniform(0.1, max(gap(0.0), 0.2))
+    while t < duration_s:
+        length = float(np.clip(rng.normal(cfg.duration, cfg.duration_sd), cfg.min_duration, cfg.max_duration))
+        lo, hi = int(np.floor(t * fps)), int(np.ceil((t + length) * fps))
+        if hi < num_frames and (free is None or free[lo:hi + 1].all()):
+            _full_blink(track, t, length, fps)
+        t += cfg.refractory + rng.gamma(2.0, max(gap(t) - cfg.refractory, 0.1) / 2.0)
+    return track
+
+
+def _full_blink(track: np.ndarray, start: float, length: float, fps: float) -> None:
+    """Add one blink: shut for max(15 %, one frame); of the rest, 35 % closing and 65 % opening."""
+    hold = max(0.15 * length, 1.0 / fps)
+    close = 0.35 * (length - hold)
+    times = np.arange(len(track)) / fps - start
+    shape = np.interp(times, [0.0, close, close + hold, length], [0.0, 1.0, 1.0, 0.0], 0.0, 0.0)
+    np.maximum(track, shape.astype(np.float32), out=track)
+
+
+def apply_blinks(values: np.ndarray, blink: np.ndarray) -> np.ndarray:
+    """`(T, 52)` values with blinks written over the eyelids (as `apply_eyes` does): eyeBlink is at
+    least the blink, eyeWide gives way while the lid is down."""
+    out = values.copy()
+    for side in ("Left", "Right"):
+        b = INDEX[f"eyeBlink{side}"]
+        out[:, b] = np.maximum(out[:, b], blink)
+        out[:, INDEX[f"eyeWide{side}"]] *= 1.0 - blink
+    return out
 
 
 def gaze_track(num_frames: int, fps: float, rng: np.random.Generator, cfg: ProceduralConfig) -> np.ndarray:

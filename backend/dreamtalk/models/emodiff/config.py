@@ -56,6 +56,8 @@ class SamplerConfig:
     transition: float = 0.5  # seconds of cross-fade between emotion keys
     lock_ease: int = 8  # free frames eased onto each locked range's edge (0 = raw inpainting)
     max_batch: int = 256  # windows per forward pass (memory bound)
+    blinks: Literal["model", "events"] = "model"  # blinks as the model draws them, or sampled events over
+    # its eyelids (models trained on blink-free labels; engines/blinks.py)
 
 
 @dataclass

@@ -30,6 +30,7 @@ class Clip:
     x: np.ndarray  # (T, P) float32: 52 ARKit values + yaw, pitch, roll
     emotion: str  # emotion label
     style_group: str = ""  # clips of one group may serve as each other's style (default: the emotion)
+    closure: np.ndarray | None = None  # (T,) 1 where a p/b/m closes the lips (from the phones), if known
 
     def __post_init__(self) -> None:
         self.style_group = self.style_group or self.emotion
@@ -45,9 +46,11 @@ def load_clip(path: Path, fe_name: str, fps: float) -> Clip:
         return Clip(feats, x, str(data["emotion"]))
 
 
-def load_store(root: Path, fe_name: str, fps: float, split: str, limit: int | None = None) -> list[Clip]:
+def load_store(root: Path, fe_name: str, fps: float, split: str, limit: int | None = None,
+               augment: int = 0) -> list[Clip]:
     """Clips of one split of a `dreamtalk corpus build` corpus (docs/CORPUS.md); style groups are
-    emotion + level, so a style clip shows the same emotion at a similar intensity."""
+    emotion + level, so a style clip shows the same emotion at a similar intensity. `augment` N adds N
+    clips per utterance with the features of its augmented copies (same labels; `corpus.augment`)."""
     from ...corpus.store import Corpus
 
     corpus = Corpus(root)
@@ -63,22 +66,36 @@ def load_store(root: Path, fe_name: str, fps: float, split: str, limit: int | No
     for r in records:
         curves = corpus.curves(r)
         x = np.concatenate([curves.values, curves.head_pose], axis=1).astype(np.float32)
-        clips.append(Clip(corpus.features(r, fe), x, r["emotion"], f"{r['emotion']}-{r.get('level', 0)}"))
+        closure = closure_frames(r, len(x), fps)
+        for copy in range(augment + 1):
+            clips.append(Clip(corpus.features(r, fe, copy), x, r["emotion"], f"{r['emotion']}-{r.get('level', 0)}",
+                              closure))
     return clips
+
+
+def closure_frames(record: dict, frames: int, fps: float) -> np.ndarray | None:
+    """`(T,)` 1 on the frames where the labels close the lips for a p/b/m (the procedural engine's
+    closure frames on the record's phones, approach frames 0.5), None for a record without phones."""
+    from ...corpus.store import phones_of
+    from ...procedural.coarticulation import closure_weights
+    from ...procedural.config import ProceduralConfig
+
+    phones = phones_of(record)
+    return closure_weights(phones, fps, frames, ProceduralConfig()) if phones else None
 
 
 def load_corpus(
     folder: str | Path, fe_name: str | None = None, fps: float = 25.0, split: str = "train",
-    limit: int | None = None,
+    limit: int | None = None, augment: int = 0,
 ) -> list[Clip]:
-    """A built corpus (folder with corpus.json: `split`, `limit`) or a folder of `.npz` clips, with the
-    features of front end `fe_name` (a tag; None: the default front end)."""
+    """A built corpus (folder with corpus.json: `split`, `limit`, `augment` copies) or a folder of `.npz`
+    clips, with the features of front end `fe_name` (a tag; None: the default front end)."""
     fe_name = fe_name or default_tag()
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"corpus folder not found: {folder}")
     if (folder / "corpus.json").is_file():
-        return load_store(folder, fe_name, fps, split, limit)
+        return load_store(folder, fe_name, fps, split, limit, augment)
     paths = sorted(folder.glob("*.npz"))
     if not paths:
         raise InputError(f"no .npz clips in {folder}")

@@ -28,6 +28,9 @@ class LipRefinerConfig:
     style_frames: int = 16  # frames of the style clip the CNN reads
     hidden: int = 128  # LSTM / CNN / MLP width
     lstm_layers: int = 2  # stacked bidirectional LSTM layers
+    closure_head: bool = False  # a frame-wise p/b/m closure detector on the audio states (older files: none)
+    closure_on: float = 0.5  # detector probability at which the lips are closed half-way
+    closure_width: float = 0.2  # probability span over which enforcement goes from 0 to fully closed
 
 
 @dataclass
@@ -42,6 +45,8 @@ class LipTrainConfig:
     closure_weight: float = 2.0  # weight of the closure term (lip gap left open where the label is closed)
     closed_gap: float = 0.02  # a label frame with a lip gap at most this is closed (raw units)
     emotion_weight: float = 1.0  # weight of the emotion-offset term (EMOTION_MOUTH window means)
+    detector_weight: float = 1.0  # weight of the closure detector's cross-entropy (with a closure head)
+    detector_pos_weight: float = 3.0  # weight of closed frames in that cross-entropy (they are few)
     p_generated: float = 0.5  # probability to train on an EmoDiff output (when given) instead of a perturbed label
     p_clean: float = 0.25  # probability (of the label windows) that the input is the label plus noise only
     audio_noise: float = 0.5  # Gaussian noise on the audio features, in units of each channel's std

@@ -76,9 +76,10 @@ class LipWindowSampler:
         return other.x[start: start + k]
 
     def batch(self, rng: np.random.Generator, size: int) -> dict[str, torch.Tensor]:
-        """`audio (B, N + 2c, A)`, `mouth (B, N, M)` input, `target (B, N, M)`, `style (B, K, P)`."""
+        """`audio (B, N + 2c, A)`, `mouth (B, N, M)` input, `target (B, N, M)`, `style (B, K, P)`,
+        `closure (B, N)` the labels' p/b/m closure frames (NaN for clips without phones)."""
         n, c = self.cfg.window, self.cfg.audio_context
-        audio, mouth, target, style = [], [], [], []
+        audio, mouth, target, style, closure = [], [], [], [], []
         for index in rng.choice(len(self.clips), size=size, p=self.weights):
             clip = self.clips[int(index)]
             start = int(rng.integers(0, len(clip.x) - n + 1))
@@ -86,6 +87,7 @@ class LipWindowSampler:
             mouth.append(self._input_mouth(rng, int(index), start))
             target.append(clip.x[start: start + n, MOUTH_INDEX])
             style.append(self._style(rng, int(index)))
+            closure.append(np.full(n, np.nan, np.float32) if clip.closure is None else clip.closure[start: start + n])
         m_mean, m_std = self.mean[MOUTH_INDEX], self.std[MOUTH_INDEX]
         audio = np.stack(audio)
         if self.tcfg.audio_noise > 0:
@@ -95,4 +97,5 @@ class LipWindowSampler:
             "mouth": torch.from_numpy(((np.stack(mouth) - m_mean) / m_std).astype(np.float32)),
             "target": torch.from_numpy(((np.stack(target) - m_mean) / m_std).astype(np.float32)),
             "style": torch.from_numpy(((np.stack(style) - self.mean) / self.std).astype(np.float32)),
+            "closure": torch.from_numpy(np.stack(closure).astype(np.float32)),  # (B, N): NaN where unknown
         }

@@ -3,7 +3,9 @@
 An LSTM audio encoder reads the window's audio features with context on both sides; a 1-D CNN
 emotion encoder reads the style clip and pools it to one vector; an MLP fuses both with the
 window's mouth parameters from EmoDiff and predicts a correction, added to the input mouth
-parameters. All inputs and outputs are normalised with the checkpoint's statistics.
+parameters. All inputs and outputs are normalised with the checkpoint's statistics. With a closure
+head, a linear layer on the audio states gives each frame's logit that the lips are closed for a
+p/b/m (issue 18: a frame-level bilabial signal; `refine.enforce_detected` acts on it).
 """
 
 from __future__ import annotations
@@ -58,9 +60,16 @@ class LipRefiner(nn.Module):
         )
         nn.init.zeros_(self.fuse[-1].weight)  # starts as the identity: no correction
         nn.init.zeros_(self.fuse[-1].bias)
+        self.closure = nn.Linear(2 * cfg.hidden, 1) if cfg.closure_head else None
 
     def forward(self, audio: torch.Tensor, mouth: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return self.refine(audio, mouth, style)[0]
+
+    def refine(self, audio: torch.Tensor, mouth: torch.Tensor,
+               style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(refined mouth `(B, N, M)`, closure logits `(B, N)` or None without a closure head)."""
         a = self.audio(audio)
         s = self.style(style)[:, None].expand(-1, mouth.shape[1], -1)
         h = torch.cat([a, self.mouth_in(mouth), s], dim=-1)
-        return mouth + self.fuse(h)
+        logits = self.closure(a)[..., 0] if self.closure is not None else None
+        return mouth + self.fuse(h), logits

@@ -42,20 +42,43 @@ def refine(model: LipModel, features: np.ndarray, x: np.ndarray, styles: np.ndar
     style = model.normalize(fit_styles(styles, len(starts), cfg.style_frames))
     mouth = np.concatenate([cut(model.normalize(take)[:, MOUTH_INDEX], starts, cfg.window) for take in takes])
     count = len(takes)
-    windows = _run_windows(model, np.tile(audio, (count, 1, 1)), mouth, np.tile(style, (count, 1, 1)))
+    windows, logits = _run_windows(model, np.tile(audio, (count, 1, 1)), mouth, np.tile(style, (count, 1, 1)))
     out = takes.copy()
     for k in range(count):
-        refined = blend(windows[k * len(starts): (k + 1) * len(starts)], starts, frames, cfg.overlap)
+        part = slice(k * len(starts), (k + 1) * len(starts))
+        refined = blend(windows[part], starts, frames, cfg.overlap)
         out[k][:, MOUTH_INDEX] = np.clip(refined * model.std[MOUTH_INDEX] + model.mean[MOUTH_INDEX], 0.0, 1.0)
+        if logits is not None:
+            probability = blend(1.0 / (1.0 + np.exp(-logits[part][..., None])), starts, frames, cfg.overlap)
+            out[k][:, :52] = enforce_detected(out[k][:, :52], probability[:, 0], cfg)
     return out if x.ndim == 3 else out[0]
 
 
-def _run_windows(model: LipModel, audio: np.ndarray, mouth: np.ndarray, style: np.ndarray) -> np.ndarray:
-    """The network over `(W, ...)` windows in chunks of MAX_BATCH, on the model's device."""
-    device, outs = model.device, []
+def _run_windows(model: LipModel, audio: np.ndarray, mouth: np.ndarray, style: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The network over `(W, ...)` windows in chunks of MAX_BATCH, on the model's device: the refined
+    mouth windows and, for a model with a closure head, its frame-wise closure logits (else None)."""
+    device, outs, logits = model.device, [], []
     model.net.eval()
     with torch.inference_mode():
         for lo in range(0, len(mouth), MAX_BATCH):
             part = slice(lo, lo + MAX_BATCH)
-            outs.append(model.net(*(torch.from_numpy(a[part]).to(device) for a in (audio, mouth, style))).cpu().numpy())
-    return np.concatenate(outs)
+            inputs = tuple(torch.from_numpy(a[part]).to(device) for a in (audio, mouth, style))
+            mouth_out, logit = model.net.refine(*inputs) if model.cfg.closure_head else (model.net(*inputs), None)
+            outs.append(mouth_out.cpu().numpy())
+            logits.append(None if logit is None else logit.cpu().numpy())
+    return np.concatenate(outs), (None if logits[0] is None else np.concatenate(logits))
+
+
+def closure_strength(probability: np.ndarray, cfg) -> np.ndarray:
+    """`(T,)` 0..1: how firmly to close the lips for a detector probability (a ramp of `closure_width`
+    centred on `closure_on`)."""
+    return np.clip((probability - cfg.closure_on) / cfg.closure_width + 0.5, 0.0, 1.0).astype(np.float32)
+
+
+def enforce_detected(values: np.ndarray, probability: np.ndarray, cfg) -> np.ndarray:
+    """`(T, 52)` values with the lips closed where the detector hears a p/b/m, as the procedural engine
+    closes them on aligned phones (`procedural.coarticulation.enforce_closures`, by degrees)."""
+    from ...procedural.coarticulation import enforce_closures
+
+    return enforce_closures(values, closure_strength(probability, cfg))

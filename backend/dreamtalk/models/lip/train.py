@@ -1,7 +1,8 @@
 """Lip refiner training: mouth L1 + lip-gap L1 (what closure and AUC measure) + a closure term (gap
 left open where the label's lips are closed) + an emotion term
 that keeps the slow mouth offsets of the label (smile, frown, press, stretch, dimple window means),
-so refinement sharpens articulation without flattening the emotion. Adam, logged losses (JSON
+so refinement sharpens articulation without flattening the emotion; with a closure head, + the
+detector's cross-entropy against the labels' p/b/m closure frames. Adam, logged losses (JSON
 lines), a validation loss on a held-out split with the best checkpoint kept, resumable
 self-describing checkpoints (`models.training`)."""
 
@@ -36,9 +37,19 @@ def torch_lip_gap(mouth: torch.Tensor) -> torch.Tensor:
     return jaw + 0.3 * (lower + upper) + 0.2 * mouth[..., _M["mouthFunnel"]]
 
 
+def detector_loss(logits: torch.Tensor, closure: torch.Tensor, tcfg: LipTrainConfig) -> torch.Tensor:
+    """Cross-entropy of the closure head against the labels' closure frames (approach frames count half;
+    frames of clips without phones are left out)."""
+    known = ~torch.isnan(closure)
+    if not known.any():
+        return logits.sum() * 0.0
+    weight = torch.tensor(tcfg.detector_pos_weight)
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits[known], closure[known], pos_weight=weight)
+
+
 def lip_loss(model: LipModel, batch: dict[str, torch.Tensor], tcfg: LipTrainConfig) -> torch.Tensor:
     """Loss of one batch (normalised inputs, see `LipWindowSampler.batch`)."""
-    refined = model.net(batch["audio"], batch["mouth"], batch["style"])
+    refined, logits = model.net.refine(batch["audio"], batch["mouth"], batch["style"])
     target = batch["target"]
     mouth_loss = (refined - target).abs().mean()
     m_mean = torch.from_numpy(model.mean[MOUTH_INDEX])
@@ -48,8 +59,11 @@ def lip_loss(model: LipModel, batch: dict[str, torch.Tensor], tcfg: LipTrainConf
     closed = (target_gap <= tcfg.closed_gap).float()
     closure_loss = (torch.relu(gap - target_gap) * closed).sum() / closed.sum().clamp(min=1.0)
     emo = (refined[..., EMOTION_INDEX].mean(1) - target[..., EMOTION_INDEX].mean(1)).abs().mean()
-    return (mouth_loss + (tcfg.gap_weight * gap_loss + tcfg.closure_weight * closure_loss) / GAP_SCALE
+    loss = (mouth_loss + (tcfg.gap_weight * gap_loss + tcfg.closure_weight * closure_loss) / GAP_SCALE
             + tcfg.emotion_weight * emo)
+    if logits is not None and "closure" in batch:
+        loss = loss + tcfg.detector_weight * detector_loss(logits, batch["closure"], tcfg)
+    return loss
 
 
 def new_model(clips: Sequence[Clip], cfg: LipRefinerConfig, fe_name: str) -> LipModel:

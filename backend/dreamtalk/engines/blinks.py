@@ -1,0 +1,62 @@
+"""Blinks as sampled events over a learned engine's eyelids (issue 18 item 4).
+
+Models trained on blink-free labels (`corpus.labels`) give the eyelids their emotion's level only; this
+stage draws blinks over them: full close-and-open events (`procedural.eyes.blink_events`) at the
+emotion's spontaneous rate (`procedural.eyes.BLINKS_PER_MINUTE`, 10-26 a minute, mixed by intensity as
+the procedural engine mixes it), following emotion keys over time, on any voice and any length. Each
+take has its own seed, so takes blink at different moments; locked frames are left alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.request import EMOTIONS, GenerateRequest
+from ..procedural.config import BlinkConfig
+from ..procedural.eyes import BLINKS_PER_MINUTE, apply_blinks, blink_events
+
+NEUTRAL_RATE = BLINKS_PER_MINUTE["neutral"]
+
+
+def spec_rate(spec: str, intensity: float) -> float:
+    """Blinks per minute for an emotion spec ('happy', 'surprised-1', 'happy:0.7+sad:0.3') at `intensity`:
+    the parts' rates mixed by weight (a name that is not one of the 8 emotions counts as neutral), then
+    moved from the neutral rate by the intensity."""
+    total, weight_sum = 0.0, 0.0
+    for item in spec.split("+"):
+        name, _, weight = item.strip().partition(":")
+        base = name.strip().rsplit("-", 1)[0] if name.strip() not in EMOTIONS else name.strip()
+        w = float(weight) if weight else 1.0
+        total, weight_sum = total + w * BLINKS_PER_MINUTE.get(base, NEUTRAL_RATE), weight_sum + w
+    mixed = total / weight_sum if weight_sum > 0 else NEUTRAL_RATE
+    strength = float(np.clip(intensity, 0.0, 1.0))
+    return (1.0 - strength) * NEUTRAL_RATE + strength * mixed
+
+
+def rate_track(request: GenerateRequest, frames: int, fps: float) -> np.ndarray:
+    """`(T,)` blinks per minute over the request's frames (emotion keys hold until the next key; a style
+    clip counts as neutral)."""
+    if request.style_clip is not None:
+        return np.full(frames, NEUTRAL_RATE, np.float32)
+    keys = request.emotion_keys or []
+    if not keys:
+        return np.full(frames, spec_rate(request.emotion, request.intensity), np.float32)
+    times = np.arange(frames) / fps
+    rates = np.full(frames, spec_rate(keys[0].emotion, keys[0].intensity), np.float32)
+    for key in sorted(keys, key=lambda k: k.time)[1:]:
+        rates[times >= key.time] = spec_rate(key.emotion, key.intensity)
+    return rates
+
+
+def add_blinks(takes: np.ndarray, request: GenerateRequest, fps: float, mask: np.ndarray | None = None,
+               cfg: BlinkConfig | None = None) -> np.ndarray:
+    """`(S, T, P)` raw takes (52 ARKit + head pose) with blink events over their eyelids; take k is drawn
+    with seed request.seed + k (as EmoDiff's takes), and blinks stay clear of locked frames (`mask`)."""
+    rates = rate_track(request, takes.shape[1], fps)
+    free = None if mask is None else ~np.asarray(mask, bool)
+    out = takes.copy()
+    for k in range(takes.shape[0]):
+        rng = np.random.default_rng([request.seed + k, 0xB11])
+        blink = blink_events(rates, fps, rng, cfg, free)
+        out[k, :, :52] = apply_blinks(takes[k, :, :52], blink)
+    return out

@@ -1,0 +1,123 @@
+"""Issue 18: corpus labels timed on forced alignment, blink-free labels, MBROLA phones, augmented audio."""
+
+import numpy as np
+import pytest
+from corpus_helpers import TINY, tiny_corpus
+
+from dreamtalk.align.phones import PhoneSegment
+from dreamtalk.align.retime import EVENT_LEAD_MS, boundary_offsets, retime, shift_events
+from dreamtalk.core.arkit import INDEX
+from dreamtalk.core.errors import InputError
+from dreamtalk.corpus import store
+from dreamtalk.corpus.augment import augment, reverb
+from dreamtalk.corpus.build import BuildConfig, build
+from dreamtalk.corpus.labels import LEGACY, LabelConfig, make_labels, of_header
+from dreamtalk.corpus.mbrola import MbrolaSettings, pho_text, symbol
+
+
+def segs(*items):
+    return [PhoneSegment(p, s, e) for p, s, e in items]
+
+
+EVENTS = segs(("SIL", 0.0, 0.2), ("P", 0.2, 0.3), ("AA", 0.3, 0.5), ("M", 0.5, 0.6), ("AA", 0.6, 0.8),
+              ("SIL", 0.8, 1.0))
+
+
+def test_retime_moves_every_boundary_to_the_aligner_and_keeps_the_phones():
+    aligned = segs(("SIL", 0.0, 0.16), ("P", 0.16, 0.28), ("AA", 0.28, 0.49), ("M", 0.49, 0.58),
+                   ("AA", 0.58, 0.8), ("SIL", 0.8, 1.0))
+    out = retime(EVENTS, aligned)
+    assert [p.phone for p in out] == [p.phone for p in EVENTS]
+    assert np.allclose([p.start for p in out], [0.0, 0.16, 0.28, 0.49, 0.58, 0.8])
+    assert out[-1].end == 1.0 and all(a.end == b.start for a, b in zip(out, out[1:]))
+
+
+def test_retime_interpolates_unmatched_phones_and_ignores_misalignments():
+    aligned = segs(("SIL", 0.0, 0.17), ("P", 0.17, 0.27), ("AA", 0.27, 0.5), ("N", 0.5, 0.61),
+                   ("AA", 0.61, 0.8), ("SIL", 0.8, 1.0))  # M heard as N: its ends come from the neighbours
+    out = retime(EVENTS, aligned)
+    assert out[3].phone == "M" and (out[3].start, out[3].end) == pytest.approx((0.5, 0.61))
+    two = segs(("SIL", 0.0, 0.2), ("P", 0.2, 0.3), ("AA", 0.3, 0.5), ("M", 0.5, 0.55), ("B", 0.55, 0.6),
+               ("AA", 0.6, 0.8), ("SIL", 0.8, 1.0))
+    out = retime(two, segs(("SIL", 0.0, 0.2), ("P", 0.2, 0.3), ("AA", 0.3, 0.48), ("N", 0.48, 0.53),
+                           ("D", 0.53, 0.6), ("AA", 0.6, 0.8), ("SIL", 0.8, 1.0)))
+    assert out[4].start == pytest.approx(0.55 + np.interp(0.55, [0.5, 0.6], [-0.02, 0.0]))  # between knots
+    far = segs(("SIL", 0.0, 0.5), ("P", 0.5, 0.55), ("AA", 0.55, 0.6), ("M", 0.6, 0.65), ("AA", 0.65, 0.7),
+               ("SIL", 0.7, 1.0))  # everything 0.1-0.3 s away: not trusted, the events stay
+    assert retime(EVENTS, far) is None
+    times, offsets, matched = boundary_offsets(EVENTS, far)
+    assert matched < 0.6
+
+
+def test_shift_events_leads_each_phone_by_its_measured_lead():
+    out = shift_events(EVENTS)
+    assert out[1].start == pytest.approx(0.2 - EVENT_LEAD_MS["P"] / 1000)
+    assert out[3].start == pytest.approx(0.5 - 0.016)  # M: the consonant default
+    assert out[0].start == 0.0 and out[-1].end == 1.0
+    assert all(p.end > p.start for p in out)
+
+
+def test_blink_free_labels_keep_the_same_gaze_and_head_and_lids_at_their_emotion_level():
+    audio = (0.1 * np.sin(np.arange(32000) * 0.05)).astype(np.float32)
+    with_blinks = make_labels(audio, 16000, EVENTS * 1, 25.0, "fear", 0.8, 7, LabelConfig("aligned", True))
+    without = make_labels(audio, 16000, EVENTS * 1, 25.0, "fear", 0.8, 7, LabelConfig("aligned", False))
+    lids = [INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"]]
+    assert with_blinks.values[:, lids].max() > 0.5 and without.values[:, lids].max() < 0.05
+    assert np.allclose(with_blinks.head_pose, without.head_pose)
+    assert np.allclose(with_blinks.eye_rotation, without.eye_rotation)
+
+
+def test_corpus_header_records_the_label_settings_and_resume_refuses_others(tmp_path):
+    corpus = store.Corpus(tiny_corpus())
+    assert of_header(corpus.header) == LabelConfig() and of_header({"seed": 0}) == LEGACY
+    assert {r["label_timing"] for r in corpus.records} <= {"aligned", "shifted"}
+    assert all(r["phones_events"] and r["phones"] for r in corpus.records)
+    lids = [INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"]]
+    assert max(corpus.curves(r).values[:, lids].max() for r in corpus.records) < 0.05
+    root = tmp_path / "c"
+    build(root, BuildConfig(**{**TINY.__dict__, "hours": 0.0005}))
+    with pytest.raises(InputError, match="label-timing aligned"):
+        build(root, BuildConfig(**{**TINY.__dict__, "hours": 0.0005, "labels": LEGACY}))
+
+
+def test_retimed_labels_lead_the_events_as_the_aligner_does():
+    corpus = store.Corpus(tiny_corpus())
+    starts = [(e[1], p[1]) for r in corpus.records for e, p in zip(r["phones_events"], r["phones"])
+              if e[0] in ("P", "T", "K")]
+    assert starts and np.median([e - p for e, p in starts]) > 0.02  # voiceless stops start 20+ ms earlier
+
+
+def test_mbrola_phonemes_and_pho_lines():
+    assert symbol("P", "us1", 0.08, "AA") == "p_h" and symbol("P", "us3", 0.08, "AA") == "p"
+    assert symbol("AH", "us1", 0.05, "T") == "@" and symbol("AH", "us1", 0.12, "T") == "V"
+    assert symbol("IY", "en1", 0.1, "SIL") == "i:" and symbol("IY", "us2", 0.1, "SIL") == "i"
+    settings = MbrolaSettings("us2", "m1", 170, 12.0, 1.0, 1.0)
+    pho = pho_text(EVENTS, np.zeros(100, np.float32), 100.0, settings)
+    lines = pho.splitlines()
+    assert lines[0] == "_ 200" and lines[1].startswith("p_h 100 10 230.0 50 230.0 90 230.0")
+    assert sum(int(line.split()[1]) for line in lines) == 1001  # the phones' 1000 ms + the closing pause
+
+
+def test_augmented_audio_keeps_length_level_and_timing_and_is_reproducible():
+    rng = np.random.default_rng(0)
+    audio = np.zeros(16000, np.float32)
+    audio[4000:4400] = rng.standard_normal(400).astype(np.float32) * 0.3
+    wet = reverb(audio.astype(np.float64), 16000, 0.5, 0.5, np.random.default_rng(1))
+    assert np.argmax(np.abs(wet)) < 4400 and np.abs(wet[:4000]).max() < 1e-9  # nothing arrives early
+    speech = (0.2 * np.sin(np.arange(32000) * 0.07) * (np.arange(32000) % 8000 < 4000)).astype(np.float32)
+    one = augment(speech, 16000, np.random.default_rng([5, 1]))
+    assert one.shape == speech.shape and np.array_equal(one, augment(speech, 16000, np.random.default_rng([5, 1])))
+    assert not np.allclose(one, speech) and np.sqrt(np.mean(one**2)) == pytest.approx(np.sqrt(np.mean(speech**2)), 0.05)
+
+
+def test_corpus_caches_augmented_features_apart(tmp_path):
+    from corpus_helpers import copy_of_tiny
+
+    from dreamtalk.features import get_frontend
+
+    corpus = store.Corpus(copy_of_tiny(tmp_path / "c"))
+    record, frontend = corpus.records[0], get_frontend("logmel")
+    clean, copy = corpus.features(record, frontend), corpus.features(record, frontend, 1)
+    assert clean.shape == copy.shape and not np.allclose(clean, copy)
+    assert (corpus.root / "features" / frontend.tag / "aug1" / f"{record['id']}.npy").is_file()
+    assert np.array_equal(copy, corpus.features(record, frontend, 1))
