@@ -89,6 +89,9 @@ def add_subcommands(sub) -> None:
     e.add_argument("--window", type=int, default=32, help="frames per window")
     e.add_argument("--prediction", choices=("eps", "x0"), default="x0", help="denoiser target")
     e.add_argument("--device", default="cpu", help="cpu or cuda")
+    e.add_argument("--bf16", action="store_true", help="bf16 autocast of the forward pass (CUDA only)")
+    e.add_argument("--device-data", choices=("auto", "on", "off"), default="auto",
+                   help="keep the corpus in device tensors and draw batches there (auto: on CUDA)")
     e.set_defaults(func=cmd_train_emodiff)
     x = models.add_parser("emodiff-export", help="strip a training checkpoint down to what inference needs")
     x.add_argument("checkpoint", help="training checkpoint (from train emodiff)")
@@ -145,7 +148,8 @@ def cmd_train_emodiff(args: argparse.Namespace) -> int:
     val_clips = _validation_clips(args)
     bar = ProgressBar()
     dcfg = DenoiserConfig(window=args.window, width=args.width, layers=args.layers)
-    tcfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, save_every=args.save_every)
+    tcfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, save_every=args.save_every,
+                       bf16=args.bf16, device_data={"auto": None, "on": True, "off": False}[args.device_data])
     try:
         train(clips, args.out, dcfg, DiffusionConfig(prediction=args.prediction), tcfg, device=args.device,
               fe_name=args.frontend, resume=not args.fresh, report=lambda s, n, loss: bar(f"loss {loss:.4f}", s / n),

@@ -74,6 +74,8 @@ class TrainConfig:
     val_batches: int = 8  # held-out batches averaged for the validation loss (when a validation split is given)
     seed: int = 0  # random seed
     workers: int = 0  # DataLoader worker processes
+    device_data: bool | None = None  # corpus in device tensors, batches drawn there (None: on CUDA only)
+    bf16: bool = False  # bf16 autocast of the forward pass and loss (CUDA only)
 
 
 def config_from_dict(cls: type, data: dict[str, Any]):

@@ -7,6 +7,7 @@ several processes through torchrun / DDP (NCCL on CUDA, gloo on CPU).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from functools import partial
@@ -24,6 +25,7 @@ from ..training import start_run, train_loop
 from .config import DenoiserConfig, DiffusionConfig, SamplerConfig, TrainConfig
 from .data import Clip, WindowSampler, builtin_presets, emotion_presets
 from .denoiser import Conditions, Denoiser
+from .device_data import DeviceWindowSampler
 from .model import EmoDiff
 from .scheduler import Scheduler
 
@@ -32,12 +34,13 @@ def drop_conditions(batch: dict[str, torch.Tensor], cfg: DiffusionConfig, gen: t
     """Training-time dropout: style / audio -> null embeddings, initial state -> valid bit 0."""
     size = batch["x"].shape[0]
     track = batch["track"].clone()
-    hide = torch.rand(size, generator=gen) < cfg.p_drop_initial
+    where = gen.device  # the generator's device: the CPU, or the training device when the data lives there
+    hide = (torch.rand(size, generator=gen, device=where) < cfg.p_drop_initial).to(track.device)
     track[hide, 0, :] = 0.0
     return Conditions(
         audio=batch["audio"], track=track,
-        style_keep=torch.rand(size, generator=gen) >= cfg.p_drop_style,
-        audio_keep=torch.rand(size, generator=gen) >= cfg.p_drop_audio,
+        style_keep=torch.rand(size, generator=gen, device=where) >= cfg.p_drop_style,
+        audio_keep=torch.rand(size, generator=gen, device=where) >= cfg.p_drop_audio,
     )
 
 
@@ -49,8 +52,8 @@ def diffusion_loss(
     cfg = scheduler.cfg
     cond = drop_conditions(batch, cfg, gen).to(device)
     x0 = batch["x"].to(device)
-    t = torch.randint(0, cfg.train_steps, (x0.shape[0],), generator=gen).to(device)
-    noise = torch.randn(x0.shape, generator=gen).to(device)
+    t = torch.randint(0, cfg.train_steps, (x0.shape[0],), generator=gen, device=gen.device).to(device)
+    noise = torch.randn(x0.shape, generator=gen, device=gen.device).to(device)
     x_t = scheduler.add_noise(x0, noise, t)
     pred = model(x_t, t, cond)
     loss = torch.mean((pred - scheduler.target(x0, noise)) ** 2)
@@ -97,6 +100,28 @@ def validation_loss(net: Callable, scheduler: Scheduler, sampler: WindowSampler,
     return float(np.mean(losses))
 
 
+def batches(clips: list[Clip], model: EmoDiff, tcfg: TrainConfig, dev: torch.device, rank: int, step: int
+            ) -> tuple[Callable[[], dict[str, torch.Tensor]], torch.Generator]:
+    """The training batches and the generator of the loss' noise: drawn on the device from a corpus kept
+    there (`DeviceWindowSampler`) when `tcfg.device_data` says so (default: on CUDA), else built on the
+    CPU (`WindowSampler`, the reproducible reference)."""
+    seed = tcfg.seed * 1_000_003 + rank * 7919 + step
+    on_device = tcfg.device_data if tcfg.device_data is not None else dev.type == "cuda"
+    if on_device:
+        sampler = DeviceWindowSampler(clips, model.cfg, model.mean, model.std, dev)
+        gen = torch.Generator(device=dev).manual_seed(seed)
+        return (lambda: sampler.batch(gen, tcfg.batch)), gen
+    cpu_sampler = WindowSampler(clips, model.cfg, model.mean, model.std)
+    rng = np.random.default_rng([tcfg.seed, rank, step])
+    return (lambda: cpu_sampler.batch(rng, tcfg.batch)), torch.Generator().manual_seed(seed)
+
+
+def autocast(tcfg: TrainConfig, dev: torch.device) -> Callable[[], contextlib.AbstractContextManager]:
+    """bf16 autocast for the forward pass and loss when `tcfg.bf16` and the device is CUDA."""
+    enabled = bool(tcfg.bf16) and dev.type == "cuda"
+    return lambda: torch.autocast(dev.type, dtype=torch.bfloat16) if enabled else contextlib.nullcontext()
+
+
 def train(
     clips: list[Clip],
     out: str | Path,
@@ -131,13 +156,13 @@ def train(
     if payload is not None:
         optimizer.load_state_dict(payload["optimizer"])
     files, state = start_run(out, payload, EmoDiff, ddp.main)
-    sampler = WindowSampler(clips, model.cfg, model.mean, model.std)
     scheduler = Scheduler(model.diffusion)
-    rng = np.random.default_rng([tcfg.seed, ddp.rank, state.step])
-    gen = torch.Generator().manual_seed(tcfg.seed * 1_000_003 + ddp.rank * 7919 + state.step)
+    next_batch, gen = batches(clips, model, tcfg, dev, ddp.rank, state.step)
+    precision = autocast(tcfg, dev)
 
     def train_step() -> float:
-        loss = diffusion_loss(wrapped, scheduler, sampler.batch(rng, tcfg.batch), gen, dev)
+        with precision():
+            loss = diffusion_loss(wrapped, scheduler, next_batch(), gen, dev)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), tcfg.grad_clip)
