@@ -6,11 +6,11 @@
 * concurrent clients (1, 8, 32) sending 5 s lines to one server: serial (1 worker), worker threads without
   batching, worker threads whose sampling is batched (`engines/batching.py`).
 
-Each with the shipped models' features (`whisper-base-ct2-1`, 30 s padded windows) and with the
-exact-length front end (`whisper-base-2`; the shipped networks relabelled to it, for timing only: their
-quality on it is measured by bench/eval_frontend_scheme.py). "Before" is the code of `--base` (default
-main) run from a `git archive` in the same run; variants take turns, so other load on the shared machine
-hits them alike; the machine's load average is printed with each table.
+"Before" is the code and shipped checkpoints of `--base` (default main) run from a `git archive` in the
+same run; when those checkpoints use another front end than `whisper-base-2` (the padded 30 s window of
+`whisper-base-ct2-1`), a second "before" row relabels them to `whisper-base-2` (timing only), so the gain
+of the front end and of the rest of the code show apart. "Now" is this checkout. Variants take turns, so
+other load on the shared machine hits them alike; the machine's load average is printed with each table.
 
 Usage: .venv/bin/python bench/bench_backend.py [--base main] [--repeats 5] [--clients 1,8,32] [--no-cli]
        [--no-load] [--no-warm]
@@ -107,16 +107,27 @@ class Lines:
 
 
 def code_trees(base: str, tmp: Path, threads: int) -> list[tuple[str, dict]]:
-    """(name, environment) of the four variants: before / now x padded / exact-length features."""
+    """(name, environment) of the variants: `base`'s code and checkpoints as they are (before), the same
+    with its checkpoints relabelled to the exact-length front end when they name another (timing only),
+    and this checkout (now)."""
     old = tmp / "old"
     old.mkdir()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", base, "backend"], capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), DREAMTALK_WHISPER_THREADS=str(threads))
     before = dict(env, PYTHONPATH=str(old / "backend"))
-    exact = relabelled(tmp)
-    return [(f"before (`{base}`), padded", before), ("now, padded", env),
-            (f"before (`{base}`), exact", dict(before, **exact)), ("now, exact", dict(env, **exact))]
+    weights = old / "backend" / "dreamtalk" / "models"
+    shipped = (weights / "emodiff" / "weights" / "emodiff.pt", weights / "lip" / "weights" / "lip.pt")
+    variants = [(f"before (`{base}`)", before)]
+    if front_end(shipped[0]) != "whisper-base-2":
+        variants.append((f"before (`{base}`), relabelled to whisper-base-2", dict(before, **relabelled(tmp, *shipped))))
+    return variants + [("now", env)]
+
+
+def front_end(checkpoint: Path) -> str:
+    import torch
+
+    return torch.load(checkpoint, map_location="cpu", weights_only=True)["audio_front_end"]
 
 
 def warm_rows(variants: list[tuple[str, dict]], repeats: int, lines: Lines) -> list[str]:
@@ -220,7 +231,7 @@ def main() -> None:
         sections = [("warm server", not args.no_warm, lambda: warm_rows(variants, args.repeats, lines)),
                     ("cold CLI", not args.no_cli, lambda: cli_rows(variants, args.repeats, lines, tmp)),
                     (f"concurrent clients, {LOAD_SECONDS:.0f} s lines, now, exact", not args.no_load,
-                     lambda: load_rows(variants[3][1], [int(c) for c in args.clients.split(",")], lines))]
+                     lambda: load_rows(variants[-1][1], [int(c) for c in args.clients.split(",")], lines))]
         for title, wanted, make in sections:
             if not wanted:
                 continue

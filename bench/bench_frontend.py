@@ -142,14 +142,15 @@ def cold(codes: list[str], repeats: int, env: dict | None = None) -> list[np.nda
     return [np.min(f, axis=0) for f in found]
 
 
-def relabelled(folder: Path) -> dict:
-    """Copies of the shipped checkpoints that name `whisper-base-2` (timing only), as env overrides."""
+def relabelled(folder: Path, emodiff: Path | None = None, lip: Path | None = None) -> dict:
+    """Copies of the shipped (or given) checkpoints that name `whisper-base-2` (timing only), as env overrides."""
     import torch
 
     from dreamtalk.engines.installed import EMODIFF_ENV, LIP_ENV, LIP_SHIPPED, emodiff_checkpoint
 
     env = {}
-    for source, name, var in ((emodiff_checkpoint(), "emodiff.pt", EMODIFF_ENV), (LIP_SHIPPED, "lip.pt", LIP_ENV)):
+    for source, name, var in ((emodiff or emodiff_checkpoint(), "emodiff.pt", EMODIFF_ENV),
+                              (lip or LIP_SHIPPED, "lip.pt", LIP_ENV)):
         payload = torch.load(source, map_location="cpu", weights_only=True)
         payload["audio_front_end"] = "whisper-base-2"
         torch.save(payload, folder / name)
