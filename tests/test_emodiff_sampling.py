@@ -254,3 +254,26 @@ def test_bound_denoiser_is_the_denoiser_with_its_conditions_prepared_once(condit
             assert torch.allclose(bound(x, steps), net(x, steps, cond), atol=2e-5, rtol=1e-5)
     net.train()
     assert not isinstance(bind(net, cond), BoundDenoiser)  # dropout active: the plain module call
+
+
+def test_models_without_learned_blinks_read_styles_without_their_blinks():
+    """Issue 18 regression: presets (and users' style clips) hold blinks, a model trained on blink-free
+    labels sees a blink dozens of its standard deviations away and answered fear and surprise with a
+    disgusted face (emotion accuracy 1.000 -> 0.75 on development voices). Its styles drop the blinks."""
+    from dreamtalk.core.arkit import INDEX
+    from dreamtalk.models.emodiff.conditions import without_blinks
+
+    model = tiny_model()
+    raw = np.full((16, 55), 0.2, np.float32)
+    raw[:, INDEX["eyeWideLeft"]] = raw[:, INDEX["eyeWideRight"]] = 0.5
+    blinked = raw.copy()
+    for channel in ("eyeBlinkLeft", "eyeBlinkRight"):
+        blinked[6:10, INDEX[channel]] = [0.6, 1.0, 1.0, 0.5]
+    for channel in ("eyeWideLeft", "eyeWideRight"):
+        blinked[6:10, INDEX[channel]] = 0.0
+    assert np.allclose(without_blinks(blinked), raw)
+    assert np.array_equal(without_blinks(raw), raw)  # nothing to take out
+    model.sampler.blinks = "events"
+    assert np.allclose(model.style(blinked), model.style(raw))
+    model.sampler.blinks = "model"  # a model that learned blinks keeps them in its styles
+    assert not np.allclose(model.style(blinked), model.style(raw))

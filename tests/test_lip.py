@@ -279,7 +279,7 @@ def test_closure_head_learns_the_label_closures_and_closes_the_lips(tmp_path):
     clips = tiny_clips(count=6, frames=60)
     for clip in clips:  # lips closed wherever feature 0 is high: a detector can learn it from the audio
         clip.closure = (clip.features[:, 0] > 0.6).astype(np.float32)
-    cfg = LipRefinerConfig(audio_dim=6, hidden=24, lstm_layers=1, style_frames=8, closure_head=True)
+    cfg = LipRefinerConfig(audio_dim=6, hidden=24, lstm_layers=1, style_frames=8, closure_head=True, enforce=True)
     tcfg = LipTrainConfig(steps=300, batch=32, lr=3e-3, log_every=50, save_every=300)
     model = train(clips, tmp_path / "lip.pt", "logmel-1", cfg, tcfg)
     batch = LipWindowSampler(clips, model.cfg, tcfg, model.mean, model.std).batch(np.random.default_rng(5), 256)
@@ -296,3 +296,9 @@ def test_closure_head_learns_the_label_closures_and_closes_the_lips(tmp_path):
     assert np.allclose(enforce_detected(values, np.zeros(4), cfg), values)  # no detection: untouched
     assert np.allclose(lip_gap(enforce_detected(values, np.ones(4), cfg)), 0.0)
     assert closure_strength(np.array([0.3, 0.5, 0.7]), cfg).tolist() == [0.0, 0.5, 1.0]
+    quiet = LipModel.load(tmp_path / "lip.pt")
+    quiet.cfg.enforce = False  # the head trained, its probability not applied: the refiner's mouth alone
+    plain = refine(quiet, feats, x, x[:8])
+    assert not np.allclose(plain, out)
+    quiet.net.closure = None
+    assert np.array_equal(refine(quiet, feats, x, x[:8]), plain)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..core.errors import InputError
 from ..core.request import GenerateRequest
-from ..models.emodiff.conditions import StyleKey, fit_style, mix_styles
+from ..models.emodiff.conditions import StyleKey, mix_styles
 from ..models.emodiff.data import PRESET_FOLDER
 from ..models.emodiff.generate import preset_style
 from ..models.emodiff.model import EmoDiff
@@ -25,7 +25,7 @@ def named_style(model: EmoDiff, name: str) -> np.ndarray:
         return preset_style(model, name)
     from ..corpus.presets import read_preset
 
-    return fit_style(model.normalize(curves_to_x(read_preset(path).curves, model.cfg.fps)), model.cfg.style_frames)
+    return model.style(curves_to_x(read_preset(path).curves, model.cfg.fps))
 
 
 def emotion_style(model: EmoDiff, spec: str) -> np.ndarray:
@@ -43,7 +43,7 @@ def emotion_style(model: EmoDiff, spec: str) -> np.ndarray:
 def style_keys(model: EmoDiff, request: GenerateRequest) -> list[StyleKey]:
     """Emotion keys -> style keys (style clip, presets or mixes; each at its intensity)."""
     if request.style_clip is not None:
-        clip = fit_style(model.normalize(curves_to_x(request.style_clip, model.cfg.fps)), model.cfg.style_frames)
+        clip = model.style(curves_to_x(request.style_clip, model.cfg.fps))
         return [StyleKey(0.0, clip, float(request.intensity))]
     if request.emotion_keys:
         return [StyleKey(k.time, emotion_style(model, k.emotion), float(k.intensity)) for k in request.emotion_keys]

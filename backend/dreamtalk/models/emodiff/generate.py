@@ -17,7 +17,7 @@ import torch
 
 from ...core.locking import ease_into_locked  # noqa: F401  (re-exported: the lip refiner and tests use it here)
 from ..windows import window_starts
-from .conditions import StyleKey, build_conditions, fit_style, window_styles
+from .conditions import StyleKey, build_conditions, window_styles
 from .config import SamplerConfig
 from .denoiser import Conditions
 from .guidance import guided
@@ -30,7 +30,7 @@ from .scheduler import Scheduler
 def neutral_style(model: EmoDiff) -> np.ndarray:
     """`(K, P)` normalised neutral style: the 'neutral' preset, else the data mean (zeros)."""
     if "neutral" in model.presets:
-        return fit_style(model.normalize(model.presets["neutral"]), model.cfg.style_frames)
+        return model.style(model.presets["neutral"])
     return np.zeros((model.cfg.style_frames, model.cfg.pose_dim), np.float32)
 
 
@@ -40,7 +40,7 @@ def preset_style(model: EmoDiff, name: str) -> np.ndarray:
 
     if name not in model.presets:
         raise InputError(f"unknown emotion preset {name!r}; this model has {', '.join(sorted(model.presets))}")
-    return fit_style(model.normalize(model.presets[name]), model.cfg.style_frames)
+    return model.style(model.presets[name])
 
 
 def chunked_denoiser(model: EmoDiff, scheduler: Scheduler, cond: Conditions, cfg: SamplerConfig) -> Denoise:

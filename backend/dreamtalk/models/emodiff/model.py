@@ -16,6 +16,7 @@ import torch
 from ...core.arkit import HEAD_POSE_NAMES
 from ...learning.checkpoint_io import Checkpointed
 from ..pose import denormalize, normalize
+from .conditions import fit_style, without_blinks
 from .config import (
     FORMAT_VERSION,
     DenoiserConfig,
@@ -63,6 +64,12 @@ class EmoDiff(Checkpointed):
 
     def denormalize(self, z: np.ndarray) -> np.ndarray:
         return denormalize(z, self.mean, self.std)
+
+    def style(self, x: np.ndarray) -> np.ndarray:
+        """`(K, P)` normalised style frames from raw `(T, P)` frames (a preset, a clip): fitted to the model's
+        style length, with blinks taken out for a model that draws blinks as events (`without_blinks`)."""
+        raw = without_blinks(x) if self.sampler.blinks == "events" else np.asarray(x, np.float32)
+        return fit_style(self.normalize(raw), self.cfg.style_frames)
 
     def to_dict(self) -> dict[str, Any]:
         """The checkpoint payload (plain data + tensors)."""

@@ -64,7 +64,8 @@ def _run_windows(model: LipModel, audio: np.ndarray, mouth: np.ndarray, style: n
         for lo in range(0, len(mouth), MAX_BATCH):
             part = slice(lo, lo + MAX_BATCH)
             inputs = tuple(torch.from_numpy(a[part]).to(device) for a in (audio, mouth, style))
-            mouth_out, logit = model.net.refine(*inputs) if model.cfg.closure_head else (model.net(*inputs), None)
+            detect = model.cfg.closure_head and model.cfg.enforce
+            mouth_out, logit = model.net.refine(*inputs) if detect else (model.net(*inputs), None)
             outs.append(mouth_out.cpu().numpy())
             logits.append(None if logit is None else logit.cpu().numpy())
     return np.concatenate(outs), (None if logits[0] is None else np.concatenate(logits))
