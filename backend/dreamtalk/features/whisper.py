@@ -39,10 +39,10 @@ import numpy as np
 from ..core.errors import InputError
 from .frontend import FrontEnd
 
-VERSION_PADDED = "base-ct2-1"  # 30 s zero-padded windows (the shipped models' features)
-VERSION_EXACT = "base-2"  # exact-length windows of at most 30 s
+VERSION_PADDED = "base-ct2-1"  # 30 s zero-padded windows (the models before issue 18)
+VERSION_EXACT = "base-2"  # exact-length windows of at most 30 s (the shipped models' features)
 VERSIONS = (VERSION_PADDED, VERSION_EXACT)
-VERSION = VERSION_PADDED  # the version `get_frontend("whisper")` gives when none is named
+VERSION = VERSION_EXACT  # the version `get_frontend("whisper")` gives when none is named
 DIM = 512
 RATE = 16000
 STATE_RATE = 50.0  # encoder states per second
