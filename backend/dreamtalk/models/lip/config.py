@@ -32,7 +32,7 @@ class LipRefinerConfig:
     closure_on: float = 0.5  # detector probability at which the lips are closed half-way
     closure_width: float = 0.2  # probability span over which enforcement goes from 0 to fully closed
     enforce: bool = False  # close the lips by the head's probability after refinement (off: on development
-    # voices it closed no more p/b/m and lowered the open/closed AUC by 0.03-0.12, docs/lip.md)
+    # voices it closed at most 0.008 more p/b/m and lowered the open/closed AUC by 0.02-0.12, docs/EVAL.md)
 
 
 @dataclass
