@@ -20,15 +20,12 @@ import numpy as np
 
 from ..core.audio import SILENCE_PEAK
 from ..core.errors import DreamTalkError
+from .debian import cache_dir, download
 
 PACKAGES = ("asterisk-core-sounds-en-wav", "asterisk-core-sounds-en")
 TRANSCRIPTS = "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
 SOUNDS = "usr/share/asterisk/sounds/en_US_f_Allison"
 MIN_WORDS = 3  # utterances shorter than this (single words, digits) are skipped
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("DREAMTALK_CACHE", Path.home() / ".cache" / "dreamtalk"))
 
 
 def fetch(root: Path | None = None) -> Path:
@@ -40,7 +37,7 @@ def fetch(root: Path | None = None) -> Path:
         raise DreamTalkError("real speech needs apt-get and dpkg-deb (Debian/Ubuntu) to fetch asterisk-core-sounds-en")
     root.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root.parent) as tmp:
-        _download(Path(tmp), root.parent / "apt")
+        download(Path(tmp), PACKAGES)
         staging = Path(tmp) / "unpacked"
         for deb in sorted(Path(tmp).glob("*.deb")):
             subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True, capture_output=True)
@@ -58,23 +55,6 @@ def fetch(root: Path | None = None) -> Path:
 
 def _complete(root: Path) -> bool:
     return (root / TRANSCRIPTS).exists() and (root / SOUNDS).is_dir()
-
-
-def _download(folder: Path, apt_state: Path) -> None:
-    """`apt-get download` of PACKAGES into `folder`; if apt's package lists lack them, refresh lists into a
-    private folder (works without root) and retry with those lists."""
-    result = subprocess.run(["apt-get", "download", *PACKAGES], cwd=folder, capture_output=True, text=True)
-    if result.returncode == 0:
-        return
-    (apt_state / "lists" / "partial").mkdir(parents=True, exist_ok=True)
-    (apt_state / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
-    options = ["-o", f"Dir::State::Lists={apt_state / 'lists'}", "-o", f"Dir::Cache={apt_state / 'cache'}",
-               "-o", "Debug::NoLocking=1"]
-    subprocess.run(["apt-get", "update", "-qq", *options], capture_output=True, check=False)
-    result = subprocess.run(["apt-get", "download", *options, *PACKAGES], cwd=folder, capture_output=True, text=True)
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise DreamTalkError(f"apt-get download {' '.join(PACKAGES)} failed: {last}")
 
 
 def transcripts(root: Path) -> dict[str, str]:

@@ -8,7 +8,7 @@ audio, in semitones around the median) are written as MBROLA phonemes with pitch
 of each phone, the contour moved onto the MBROLA voice's base pitch (shift, range). The voices come from
 Debian (`mbrola`, `mbrola-us1/-us2/-us3/-en1`, non-free: the databases may be used with the MBROLA
 program and redistributed free of charge, not sold; nothing of them ships with the project), unpacked
-into the cache without root (`corpus.debian`).
+into the cache without root (`align.debian`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..align.debian import unpacked
 from ..core.errors import DreamTalkError
-from .debian import unpacked
 
 VOICES = ("us1", "us2", "us3", "en1")
 VAL_VOICES = frozenset({"us3"})  # held out of training: model selection on a second synthesis family

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..align.debian import unpacked
 from ..core.errors import DreamTalkError
-from ..corpus.debian import unpacked
 
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 PICO_VOICES = ("en-US", "en-GB")

@@ -16,9 +16,9 @@ from typing import Literal
 
 import numpy as np
 
+from ..align.debian import cache_dir
 from ..core.audio import prepare_audio
 from ..core.formats import atomic_write
-from ..corpus.debian import cache_dir
 
 VERSION = "1"
 RATE = 16000

@@ -1,5 +1,5 @@
-"""Debian packages unpacked into the cache without root: `apt-get download` + `dpkg-deb -x` (voices for the
-corpus and the validation sets).
+"""Debian packages unpacked into the cache without root: `apt-get download` + `dpkg-deb -x` (real speech,
+voices for the corpus and the validation sets).
 
 Some voices live in Debian's contrib / non-free sections (SVOX Pico, MBROLA voices), which a stock
 sources list may not enable. So when a plain `apt-get download` fails, package lists for
