@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -69,42 +68,18 @@ class InProcess:
 
 
 class Served:
-    """A real `dreamtalk serve` on loopback."""
+    """A real `dreamtalk serve --device DEVICE` on loopback (`bench_backend.Server`)."""
 
     name = "served"
 
     def __init__(self, device: str, workers: int) -> None:
-        from bench_backend import free_port
+        from bench_backend import Server
 
-        from dreamtalk.core.client import Client
-
-        self.endpoint = f"tcp://127.0.0.1:{free_port()}"
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "backend"))
-        command = [sys.executable, "-m", "dreamtalk.cli", "serve", "--bind", self.endpoint, "--workers",
-                   str(workers), "--device", device, "--max-queue", "256", "--max-jobs-per-client", "16"]
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with Client(self.endpoint, timeout=2.0) as client:
-                    client.hello()
-                return
-            except Exception:  # noqa: BLE001 - not up yet
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(self.process.stderr.read().decode()[-2000:]) from None
-
-    def generate(self, audio: np.ndarray, seed: int = 0) -> float:
-        from dreamtalk.core.client import Client
-        from dreamtalk.core.request import GenerateRequest
-
-        with Client(self.endpoint, timeout=600) as client:
-            start = time.perf_counter()
-            client.generate(GenerateRequest(audio, RATE, seed=seed))
-            return time.perf_counter() - start
+        self.server = Server(dict(os.environ, PYTHONPATH=str(ROOT / "backend")), workers=workers, device=device)
+        self.generate = self.server.generate
 
     def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
+        self.server.close()
 
 
 def backend(device: str, workers: int):

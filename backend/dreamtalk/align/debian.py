@@ -46,16 +46,22 @@ def unpacked(name: str, packages: tuple[str, ...], marker: str) -> Path:
         raise DreamTalkError(f"{name} needs apt-get and dpkg-deb (Debian/Ubuntu) to fetch {' '.join(packages)}")
     root.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root.parent) as tmp:
-        download(Path(tmp), packages)
-        staging = Path(tmp) / "unpacked"
-        for deb in sorted(Path(tmp).glob("*.deb")):
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True, capture_output=True)
+        staging = download_unpacked(Path(tmp), packages)
         if not (staging / marker).exists():
             raise DreamTalkError(f"the packages {' '.join(packages)} lack {marker}")
         if root.exists():
             shutil.rmtree(root)  # a half-written earlier attempt
         os.replace(staging, root)
     return root
+
+
+def download_unpacked(folder: Path, packages: tuple[str, ...]) -> Path:
+    """The packages downloaded into `folder` and unpacked into `folder/unpacked` (returned)."""
+    download(folder, packages)
+    staging = folder / "unpacked"
+    for deb in sorted(folder.glob("*.deb")):
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True, capture_output=True)
+    return staging
 
 
 def download(folder: Path, packages: tuple[str, ...]) -> None:

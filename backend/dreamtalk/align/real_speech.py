@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 
 from ..core.audio import SILENCE_PEAK
 from ..core.errors import DreamTalkError
-from .debian import cache_dir, download
+from .debian import cache_dir, download_unpacked
 
 PACKAGES = ("asterisk-core-sounds-en-wav", "asterisk-core-sounds-en")
 TRANSCRIPTS = "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
@@ -37,10 +36,7 @@ def fetch(root: Path | None = None) -> Path:
         raise DreamTalkError("real speech needs apt-get and dpkg-deb (Debian/Ubuntu) to fetch asterisk-core-sounds-en")
     root.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root.parent) as tmp:
-        download(Path(tmp), PACKAGES)
-        staging = Path(tmp) / "unpacked"
-        for deb in sorted(Path(tmp).glob("*.deb")):
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True, capture_output=True)
+        staging = download_unpacked(Path(tmp), PACKAGES)
         if not _complete(staging):
             raise DreamTalkError("the asterisk-core-sounds-en packages lack the expected sounds or transcripts")
         if root.exists() and not _complete(root):
