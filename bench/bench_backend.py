@@ -26,7 +26,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -37,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_frontend import relabelled, speech  # noqa: E402
+from device_backend import run_clients  # noqa: E402
 
 from dreamtalk.core.client import Client  # noqa: E402
 from dreamtalk.core.request import GenerateRequest  # noqa: E402
@@ -170,22 +170,7 @@ def cli_rows(variants: list[tuple[str, dict]], repeats: int, lines: Lines, tmp: 
 def clients_run(server: Server, clients: int, per_client: int, lines: Lines) -> tuple[float, list[float]]:
     """Wall seconds for `clients` threads each sending `per_client` 5 s lines one after another; latencies."""
     audios = [[lines(LOAD_SECONDS) for _ in range(per_client)] for _ in range(clients)]
-    latencies: list[float] = []
-    lock = threading.Lock()
-
-    def client(index: int) -> None:
-        for k, audio in enumerate(audios[index]):
-            seconds = server.generate(audio, seed=index * 100 + k)
-            with lock:
-                latencies.append(seconds)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - start, latencies
+    return run_clients(server.generate, audios)
 
 
 def load_rows(env: dict, clients_list: list[int], lines: Lines) -> list[str]:

@@ -101,27 +101,33 @@ def served_60s(speech, device: str, repeats: int) -> dict:
     return {"how": server.name, "best_s": min(times), "median_s": float(np.median(times))}
 
 
-def throughput(speech, device: str, clients: int, per_client: int, seconds: float = 5.0) -> dict:
-    rng = np.random.default_rng(clients)
-    server = backend(device, max(clients, 1))
-    audios = [[line(speech, seconds, rng) for _ in range(per_client)] for _ in range(clients)]
+def run_clients(generate, audios: list[list[np.ndarray]]) -> tuple[float, list[float]]:
+    """Wall seconds for one thread per client sending its lines one after another (`generate(audio, seed)`
+    returns a request's seconds), and every request's latency."""
     latencies, lock = [], threading.Lock()
 
     def client(index: int) -> None:
         for k, audio in enumerate(audios[index]):
-            took = server.generate(audio, seed=index * 100 + k)
+            took = generate(audio, seed=index * 100 + k)
             with lock:
                 latencies.append(took)
 
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(audios))]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start, latencies
+
+
+def throughput(speech, device: str, clients: int, per_client: int, seconds: float = 5.0) -> dict:
+    rng = np.random.default_rng(clients)
+    server = backend(device, max(clients, 1))
+    audios = [[line(speech, seconds, rng) for _ in range(per_client)] for _ in range(clients)]
     try:
         server.generate(line(speech, seconds, rng))
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        wall = time.perf_counter() - start
+        wall, latencies = run_clients(server.generate, audios)
     finally:
         server.close()
     audio_minutes = len(latencies) * seconds / 60

@@ -38,24 +38,20 @@ def spec_rate(spec: str, intensity: float) -> float:
     return (1.0 - strength) * NEUTRAL_RATE + strength * mixed
 
 
-def speaking_rate(rate: float) -> float:
-    """A resting blink rate (blinks per minute) -> the rate while speaking (`SPEAKING_SCALE`, `SPEAKING_RANGE`)."""
-    return float(np.clip(rate * SPEAKING_SCALE, *SPEAKING_RANGE))
-
-
 def rate_track(request: GenerateRequest, frames: int, fps: float) -> np.ndarray:
-    """`(T,)` blinks per minute while speaking over the request's frames (emotion keys hold until the next
-    key; a style clip counts as neutral)."""
-    if request.style_clip is not None:
-        return np.full(frames, speaking_rate(NEUTRAL_RATE), np.float32)
+    """`(T,)` blinks per minute while speaking over the request's frames: the emotion's resting rate (emotion
+    keys hold until the next key; a style clip counts as neutral) x `SPEAKING_SCALE`, kept in `SPEAKING_RANGE`."""
     keys = request.emotion_keys or []
-    if not keys:
-        return np.full(frames, speaking_rate(spec_rate(request.emotion, request.intensity)), np.float32)
-    times = np.arange(frames) / fps
-    rates = np.full(frames, speaking_rate(spec_rate(keys[0].emotion, keys[0].intensity)), np.float32)
-    for key in sorted(keys, key=lambda k: k.time)[1:]:
-        rates[times >= key.time] = speaking_rate(spec_rate(key.emotion, key.intensity))
-    return rates
+    if request.style_clip is not None:
+        rates = np.full(frames, NEUTRAL_RATE, np.float64)
+    elif not keys:
+        rates = np.full(frames, spec_rate(request.emotion, request.intensity), np.float64)
+    else:
+        times = np.arange(frames) / fps
+        rates = np.full(frames, spec_rate(keys[0].emotion, keys[0].intensity), np.float64)
+        for key in sorted(keys, key=lambda k: k.time)[1:]:
+            rates[times >= key.time] = spec_rate(key.emotion, key.intensity)
+    return np.clip(rates * SPEAKING_SCALE, *SPEAKING_RANGE).astype(np.float32)
 
 
 def add_blinks(takes: np.ndarray, request: GenerateRequest, fps: float, mask: np.ndarray | None = None,

@@ -60,6 +60,12 @@ def describe(devices: list[str]) -> str:
     return ",".join(dict.fromkeys(devices)) or "cpu"
 
 
+def weights_device(module):
+    """The `torch.device` a module's weights are on (the CPU for a module without any)."""
+    first = next(module.parameters(), None)
+    return _torch().device("cpu") if first is None else first.device
+
+
 def _torch():
     import torch
 

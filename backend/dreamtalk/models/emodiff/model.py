@@ -15,6 +15,7 @@ import torch
 
 from ...core.arkit import HEAD_POSE_NAMES
 from ...learning.checkpoint_io import Checkpointed
+from ...learning.devices import weights_device
 from ..pose import denormalize, normalize
 from .conditions import fit_style, without_blinks
 from .config import (
@@ -51,8 +52,7 @@ class EmoDiff(Checkpointed):
     @property
     def device(self) -> torch.device:
         """Where the denoiser's weights are (sampling runs there)."""
-        first = next(self.denoiser.parameters(), None)
-        return torch.device("cpu") if first is None else first.device
+        return weights_device(self.denoiser)
 
     def to(self, device: str | torch.device) -> EmoDiff:
         """Move the denoiser to `device` (in place); returns self."""

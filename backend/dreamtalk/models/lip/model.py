@@ -14,6 +14,7 @@ import torch
 from ...core.arkit import MOUTH, indices
 from ...core.errors import InputError
 from ...learning.checkpoint_io import Checkpointed
+from ...learning.devices import weights_device
 from ..pose import normalize
 from .config import FORMAT_VERSION, LipRefinerConfig
 from .network import LipRefiner
@@ -41,8 +42,7 @@ class LipModel(Checkpointed):
     @property
     def device(self) -> torch.device:
         """Where the network's weights are (refinement runs there)."""
-        first = next(self.net.parameters(), None)
-        return torch.device("cpu") if first is None else first.device
+        return weights_device(self.net)
 
     def to(self, device: str | torch.device) -> LipModel:
         """Move the network to `device` (in place); returns self."""

@@ -59,12 +59,12 @@ def _run_windows(model: LipModel, audio: np.ndarray, mouth: np.ndarray, style: n
     """The network over `(W, ...)` windows in chunks of MAX_BATCH, on the model's device: the refined
     mouth windows and, for a model with a closure head, its frame-wise closure logits (else None)."""
     device, outs, logits = model.device, [], []
+    detect = model.cfg.closure_head and model.cfg.enforce
     model.net.eval()
     with torch.inference_mode():
         for lo in range(0, len(mouth), MAX_BATCH):
             part = slice(lo, lo + MAX_BATCH)
             inputs = tuple(torch.from_numpy(a[part]).to(device) for a in (audio, mouth, style))
-            detect = model.cfg.closure_head and model.cfg.enforce
             mouth_out, logit = model.net.refine(*inputs) if detect else (model.net(*inputs), None)
             outs.append(mouth_out.cpu().numpy())
             logits.append(None if logit is None else logit.cpu().numpy())
