@@ -92,7 +92,7 @@ def test_generate_and_serve_refuse_a_missing_cuda_in_one_line(no_cuda, tmp_path,
 
 
 def test_each_stage_of_the_emodiff_engine_runs_on_the_placement_device(monkeypatch, tmp_path):
-    """EmoDiff, the lip refiner and the audio front end are all asked for the device of the thread's
+    """EmoDiff, the lip refiner, the articulation detector and the audio front end are all asked for the device of the thread's
     placement (here a pretend 'cuda:3' whose models stay on the CPU, so the run completes)."""
     from emodiff_fixtures import tiny_model
 
@@ -100,22 +100,29 @@ def test_each_stage_of_the_emodiff_engine_runs_on_the_placement_device(monkeypat
     from dreamtalk.corpus.synthetic import buzz_utterance
     from dreamtalk.engines import Placement, emodiff, feature_cache, generate, placement
     from dreamtalk.features import by_tag
+    from dreamtalk.models.articulation.config import ArticulationConfig
+    from dreamtalk.models.articulation.model import ArticulationModel
+    from dreamtalk.models.articulation.network import ArticulationNet
     from dreamtalk.models.lip.config import LipRefinerConfig
     from dreamtalk.models.lip.model import LipModel
     from dreamtalk.models.lip.network import LipRefiner
 
-    asked = []
+    asked, dim = [], by_tag("logmel-1").dim
+    detector = ArticulationModel(ArticulationNet(ArticulationConfig(audio_dim=dim, width=8, layers=1)),
+                                 np.zeros(dim, np.float32), np.ones(dim, np.float32), "logmel-1")
     model = tiny_model(audio_dim=by_tag("logmel-1").dim)
     lip = LipModel(LipRefiner(LipRefinerConfig(audio_dim=by_tag("logmel-1").dim, hidden=8, lstm_layers=1)),
                    model.mean, model.std, "logmel-1")
     monkeypatch.setattr(placement, "_resolved", lambda name: {"cuda:3": "cuda:3"}[name])
     monkeypatch.setattr(emodiff, "installed_emodiff", lambda device: asked.append(("emodiff", device)) or model)
     monkeypatch.setattr(emodiff, "installed_refiner", lambda device: asked.append(("lip", device)) or lip)
+    monkeypatch.setattr(emodiff, "installed_articulation", lambda device: asked.append(("articulation", device)) or detector)
     monkeypatch.setattr(feature_cache, "by_tag", lambda tag, device: asked.append(("features", device)) or by_tag(tag))
     monkeypatch.setattr(feature_cache, "_FEATURES", {})
     request = GenerateRequest(buzz_utterance(4, seed=2)[0], 16000, engine="emodiff", steps=2)
     takes = generate(request, placement=Placement("cuda:3"))
-    assert len(takes) == 1 and sorted(asked) == [("emodiff", "cuda:3"), ("features", "cuda:3"), ("lip", "cuda:3")]
+    assert len(takes) == 1 and sorted(asked) == [("articulation", "cuda:3"), ("emodiff", "cuda:3"), ("features", "cuda:3"),
+                                                 ("lip", "cuda:3")]
 
 
 def test_server_workers_each_get_their_gpu_and_hello_reports_them(monkeypatch):
@@ -167,14 +174,15 @@ def test_cuda_engine_matches_the_cpu_on_the_same_seed():
     from dreamtalk.core.request import GenerateRequest
     from dreamtalk.corpus.synthetic import buzz_utterance
     from dreamtalk.engines import Placement, generate
-    from dreamtalk.engines.installed import installed_emodiff, installed_refiner
+    from dreamtalk.engines.installed import installed_articulation, installed_emodiff, installed_refiner
 
     request = GenerateRequest(buzz_utterance(12, seed=3)[0], 16000, seed=5, takes=2)
     cpu = generate(request, placement=Placement("cpu"))
     gpu = generate(request, placement=Placement("cuda"))
     assert installed_emodiff("cuda:0").device.type == "cuda"
-    refiner = installed_refiner("cuda:0")
+    refiner, detector = installed_refiner("cuda:0"), installed_articulation("cuda:0")
     assert refiner is None or refiner.device.type == "cuda"
+    assert detector is None or detector.device.type == "cuda"
     for a, b in zip(cpu, gpu):
         np.testing.assert_allclose(a.values, b.values, atol=1e-4)
         np.testing.assert_allclose(a.head_pose, b.head_pose, atol=1e-4)

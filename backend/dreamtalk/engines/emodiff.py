@@ -2,12 +2,13 @@
 
     request -> styles (`styles`) -> audio features (`feature_cache`) -> EmoDiff takes (raw x)
             -> lip refiner over the MOUTH group (when `request.refine` and a refiner is installed)
+            -> articulation: lips opened on heard open vowels, closed on heard p/b/m (the same condition)
             -> blink events over the eyelids (models trained on blink-free labels: `blinks`)
             -> curves at the request's fps
 
 Which checkpoints run is decided in `installed` (environment variables, else the shipped files); where,
-by the calling thread's `placement` (EmoDiff, the lip refiner and the Whisper encoder all on its device;
-concurrent requests on one device share sampling calls through `batching`).
+by the calling thread's `placement` (EmoDiff, the lip refiner, the articulation detector and the Whisper
+encoder all on its device; concurrent requests on one device share sampling calls through `batching`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ..models.pose import curves_to_x
 from . import batching, placement
 from .blinks import add_blinks
 from .feature_cache import audio_features
-from .installed import installed_emodiff, installed_refiner
+from .installed import installed_articulation, installed_emodiff, installed_refiner
 from .styles import style_keys
 
 
@@ -52,24 +53,46 @@ def sampler_settings(model: EmoDiff, request: GenerateRequest) -> SamplerConfig:
 def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey], feats: np.ndarray,
                  audio: np.ndarray, rate: int, takes: np.ndarray, cfg: SamplerConfig, locked=None,
                  mask=None, device: str = "cpu") -> np.ndarray:
-    """The lip refiner over every take (when `request.refine` and a refiner is installed), on `device`;
-    locked frames stay as given and the refined mouth is eased onto them like EmoDiff's output."""
+    """Lip refinement of every take (when `request.refine`), on `device`: the lip refiner, then the
+    articulation detector (each when installed); locked frames stay as given and the refined mouth is eased
+    onto them like EmoDiff's output."""
     from ..models.lip.model import MOUTH_INDEX
-    from ..models.lip.refine import refine, window_centres
 
-    lip = installed_refiner(device) if request.refine else None
-    if lip is None:
+    if not request.refine:
         return takes
-    if lip.front_end != model.front_end:
-        feats = audio_features(lip.front_end, audio, rate, lip.cfg.fps, takes.shape[1], device)
-    z_styles = window_styles(keys, window_centres(lip, takes.shape[1]), neutral_style(model), cfg.transition)
-    styles = model.denormalize(z_styles)
-    refined = refine(lip, feats, takes, styles)
-    if locked is None:
+    lip, detector = installed_refiner(device), installed_articulation(device)
+    refined = takes if lip is None else run_refiner(lip, model, keys, feats, audio, rate, takes, cfg, device)
+    if detector is not None:
+        refined = articulate_takes(detector, model, feats, audio, rate, refined, device)
+    if locked is None or (lip is None and detector is None):
         return refined
     eased = ease_into_locked(np.where(mask[None, :, None], locked[None], refined), mask, cfg.lock_ease)
     refined[..., MOUTH_INDEX] = eased[..., MOUTH_INDEX]  # the rest is EmoDiff's, already eased
     return refined
+
+
+def run_refiner(lip, model: EmoDiff, keys: list[StyleKey], feats: np.ndarray, audio: np.ndarray, rate: int,
+                takes: np.ndarray, cfg: SamplerConfig, device: str) -> np.ndarray:
+    """The lip refiner over every take, with the style of each of its windows."""
+    from ..models.lip.refine import refine, window_centres
+
+    if lip.front_end != model.front_end:
+        feats = audio_features(lip.front_end, audio, rate, lip.cfg.fps, takes.shape[1], device)
+    z_styles = window_styles(keys, window_centres(lip, takes.shape[1]), neutral_style(model), cfg.transition)
+    return refine(lip, feats, takes, model.denormalize(z_styles))
+
+
+def articulate_takes(detector, model: EmoDiff, feats: np.ndarray, audio: np.ndarray, rate: int, takes: np.ndarray,
+                     device: str) -> np.ndarray:
+    """Every take opened on heard open vowels and closed on heard p/b/m (`models.articulation`)."""
+    from ..models.articulation.enforce import articulate
+    from ..models.articulation.model import bilabial, open_vowel
+
+    if detector.front_end != model.front_end:
+        feats = audio_features(detector.front_end, audio, rate, detector.cfg.fps, takes.shape[1], device)
+    probabilities = detector.probabilities(feats)
+    p_bilabial, p_open = bilabial(probabilities), open_vowel(probabilities)
+    return np.stack([articulate(take, p_bilabial, p_open, detector.cfg) for take in takes])
 
 
 def run(request: GenerateRequest, progress) -> list[Curves]:

@@ -5,6 +5,8 @@
 * Lip refiner: $DREAMTALK_LIP_CHECKPOINT, else `models/lip/weights/lip.pt`. Set the variable to `off`
   to run without refinement; a variable naming a missing file is an error, while a build without the
   shipped file simply does not refine.
+* Articulation detector: $DREAMTALK_ARTICULATION_CHECKPOINT, else `models/articulation/weights/articulation.pt`,
+  the same rules (`off` refines without it).
 
 Each file is loaded once per device and reloaded when it changes (engines run in server threads: the
 cache is `lru_cache`, which is thread-safe; a server with workers on two GPUs holds a copy on each).
@@ -17,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..core.errors import InputError
+from ..models.articulation.model import ArticulationModel
 from ..models.emodiff.model import EmoDiff
 from ..models.lip.model import LipModel
 
@@ -25,6 +28,8 @@ EMODIFF_ENV = "DREAMTALK_EMODIFF_CHECKPOINT"
 EMODIFF_SHIPPED = MODELS / "emodiff" / "weights" / "emodiff.pt"
 LIP_ENV = "DREAMTALK_LIP_CHECKPOINT"
 LIP_SHIPPED = MODELS / "lip" / "weights" / "lip.pt"
+ARTICULATION_ENV = "DREAMTALK_ARTICULATION_CHECKPOINT"
+ARTICULATION_SHIPPED = MODELS / "articulation" / "weights" / "articulation.pt"
 
 
 def emodiff_checkpoint() -> Path:
@@ -53,14 +58,32 @@ def installed_emodiff(device: str = "cpu") -> EmoDiff:
     return _load_emodiff(str(path), path.stat().st_mtime, str(device))
 
 
-def installed_refiner(device: str = "cpu") -> LipModel | None:
-    """The configured lip refiner on `device`, loaded once (reloaded when the file changes), or None."""
-    named = os.environ.get(LIP_ENV)
+@lru_cache(maxsize=8)
+def _load_articulation(path: str, mtime: float, device: str) -> ArticulationModel:
+    return ArticulationModel.load(path).to(device)
+
+
+def _optional_checkpoint(env: str, shipped: Path, what: str) -> Path | None:
+    """The file named by `$env` (None when it says `off`; an error when it is missing), else the shipped
+    file when the build has it."""
+    named = os.environ.get(env)
     if named and named.lower() == "off":
         return None
-    path = Path(named) if named else LIP_SHIPPED
+    path = Path(named) if named else shipped
     if not path.is_file():
         if named:
-            raise InputError(f"lip refiner checkpoint not found: {path} (from ${LIP_ENV})")
+            raise InputError(f"{what} checkpoint not found: {path} (from ${env})")
         return None
-    return _load_refiner(str(path), path.stat().st_mtime, str(device))
+    return path
+
+
+def installed_refiner(device: str = "cpu") -> LipModel | None:
+    """The configured lip refiner on `device`, loaded once (reloaded when the file changes), or None."""
+    path = _optional_checkpoint(LIP_ENV, LIP_SHIPPED, "lip refiner")
+    return None if path is None else _load_refiner(str(path), path.stat().st_mtime, str(device))
+
+
+def installed_articulation(device: str = "cpu") -> ArticulationModel | None:
+    """The configured articulation detector on `device`, loaded once (reloaded when it changes), or None."""
+    path = _optional_checkpoint(ARTICULATION_ENV, ARTICULATION_SHIPPED, "articulation detector")
+    return None if path is None else _load_articulation(str(path), path.stat().st_mtime, str(device))

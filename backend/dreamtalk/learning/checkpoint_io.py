@@ -59,7 +59,7 @@ class Checkpointed:
     def check_payload(cls, data: dict[str, Any]) -> None:
         """One-line errors for anything that is not a checkpoint of this kind this build can read."""
         if data.get("kind") != cls.KIND:
-            article = "an" if cls.WHAT[0] in "AEIOU" else "a"
+            article = "an" if cls.WHAT[0].lower() in "aeiou" else "a"
             raise InputError(f"not {article} {cls.WHAT} (its kind is {str(data.get('kind'))[:40]!r})")
         if int(data.get("format_version", -1)) != cls.FORMAT_VERSION:
             raise InputError(

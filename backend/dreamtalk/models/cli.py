@@ -1,4 +1,5 @@
-"""`dreamtalk train ...` subcommands: `train emodiff`, `train lip`, their `-export`s and `train smoke-corpus`."""
+"""`dreamtalk train ...` subcommands: `train emodiff`, `train lip`, their `-export`s, `train articulation` and
+`train smoke-corpus`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from ..features import default_tag
+from .articulation.config import ArticulationTrainConfig
 from .lip.config import LipRefinerConfig, LipTrainConfig
 
 
@@ -128,6 +130,7 @@ def add_subcommands(sub) -> None:
     lx.add_argument("checkpoint", help="training checkpoint (from train lip)")
     lx.add_argument("out", help="inference checkpoint to write")
     lx.set_defaults(func=cmd_export)
+    _add_articulation(models)
     s = models.add_parser("smoke-corpus", help="write a SMOKE corpus (procedural engine on buzz audio)")
     s.add_argument("out", help="output folder")
     s.add_argument("--clips", type=int, default=32)
@@ -194,6 +197,52 @@ def cmd_train_lip(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     _wrote(args.out)
+    return 0
+
+
+def _add_articulation(models) -> None:
+    a = models.add_parser("articulation", help="train the articulation detector (p/b/m and open vowels heard in "
+                          "the audio features) on a built corpus with timed phones")
+    a.add_argument("--corpus", required=True, help="a built corpus (docs/CORPUS.md)")
+    a.add_argument("--split", default="train", help="split to train on")
+    a.add_argument("--val-split", default="val", help="held-out split for the figures and the best checkpoint "
+                   "('none': off)")
+    a.add_argument("--augment", type=int, default=0, help="also train on N augmented copies of each utterance")
+    a.add_argument("--frontend", help="audio front end tag (default: the default front end's)")
+    a.add_argument("--steps", type=int, default=ArticulationTrainConfig.steps, help="optimizer steps")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--out", default="articulation.pt", help="checkpoint path")
+    a.add_argument("--force", action="store_true", help="overwrite --out when it exists")
+    a.set_defaults(func=cmd_train_articulation)
+
+
+def cmd_train_articulation(args: argparse.Namespace) -> int:
+    from ..core.errors import InputError
+    from ..progress_bar import ProgressBar
+    from .articulation.train import load_utterances, train
+
+    _check_out_folder(args.out)
+    if Path(args.out).exists() and not args.force:
+        raise InputError(f"{args.out} exists; pass --force to overwrite it")
+    front_end = args.frontend or default_tag()
+    utterances = load_utterances(args.corpus, front_end, args.split, args.augment)
+    val = None if args.val_split.lower() == "none" else load_utterances(args.corpus, front_end, args.val_split)
+    print(f"{len(utterances)} training utterances, {len(val or [])} held out ({args.val_split})")
+    bar, figures = ProgressBar(), {}
+
+    def report(step: int, steps: int, loss: float, seen: dict | None) -> None:
+        if seen:
+            figures[step] = seen
+            print(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in seen.items()))
+        bar(f"loss {loss:.4f}", step / steps)
+
+    try:
+        train(utterances, front_end, args.out, tcfg=ArticulationTrainConfig(steps=args.steps, seed=args.seed),
+              val=val, report=report)
+    finally:
+        bar.close()
+    best = max(figures, key=lambda k: figures[k]["bilabial_auc"] + figures[k]["open_auc"]) if figures else None
+    print(f"wrote {args.out}" + (f" (the held-out figures of step {best})" if best else ""))
     return 0
 
 

@@ -1,0 +1,92 @@
+"""`ArticulationModel`: the detector network + feature statistics + audio front end, with self-describing
+checkpoints (config, statistics, phone set, front-end tag, format version; `learning.checkpoint_io`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from ...core.errors import InputError
+from ...learning.checkpoint_io import Checkpointed
+from ...learning.devices import weights_device
+from .config import FORMAT_VERSION, ArticulationConfig
+from .labels import BILABIAL_CLASSES, OPEN_CLASSES, PHONES
+from .network import ArticulationNet
+
+
+@dataclass
+class ArticulationModel(Checkpointed):
+    """Everything needed to detect: the network and the statistics of the features it was trained on."""
+
+    KIND: ClassVar[str] = "articulation-detector"
+    WHAT: ClassVar[str] = "articulation detector checkpoint"
+    FORMAT_VERSION: ClassVar[int] = FORMAT_VERSION
+
+    net: ArticulationNet
+    mean: np.ndarray  # (audio_dim,) per-channel mean of the training features
+    std: np.ndarray  # (audio_dim,) per-channel std (floored)
+    front_end: str  # audio front-end tag (dreamtalk.features)
+
+    @property
+    def cfg(self) -> ArticulationConfig:
+        return self.net.cfg
+
+    @property
+    def device(self) -> torch.device:
+        return weights_device(self.net)
+
+    def to(self, device: str | torch.device) -> ArticulationModel:
+        """Move the network to `device` (in place); returns self."""
+        self.net.to(device)
+        return self
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """`(T, len(PHONES))` phone probabilities of each frame of `(T, audio_dim)` features."""
+        features = np.asarray(features, np.float32)
+        if features.ndim != 2 or features.shape[1] != self.cfg.audio_dim:
+            raise InputError(f"articulation detector expects (frames, {self.cfg.audio_dim}) features, "
+                             f"got {features.shape}")
+        z = torch.from_numpy((features - self.mean) / self.std).to(self.device)[None]
+        self.net.eval()
+        with torch.inference_mode():
+            return self.net(z)[0].softmax(-1).float().cpu().numpy()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.checkpoint_header(),
+            "config": asdict(self.cfg),
+            "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+            "mean": torch.from_numpy(self.mean),
+            "std": torch.from_numpy(self.std),
+            "phones": list(PHONES),
+            "audio_front_end": self.front_end,
+        }
+
+    @classmethod
+    def check_payload(cls, data: dict[str, Any]) -> None:
+        super().check_payload(data)
+        if tuple(data.get("phones", ())) != PHONES:
+            raise InputError(f"{cls.WHAT} uses a different phone set")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArticulationModel:
+        cls.check_payload(data)
+        names = {f.name for f in fields(ArticulationConfig)}
+        net = ArticulationNet(ArticulationConfig(**{k: v for k, v in data["config"].items() if k in names}))
+        net.load_state_dict(data["state_dict"])
+        net.eval()
+        return cls(net, data["mean"].numpy().astype(np.float32), data["std"].numpy().astype(np.float32),
+                   str(data["audio_front_end"]))
+
+
+def bilabial(probabilities: np.ndarray) -> np.ndarray:
+    """`(T,)` p(p/b/m) from `(T, len(PHONES))` probabilities."""
+    return probabilities[:, BILABIAL_CLASSES].sum(-1)
+
+
+def open_vowel(probabilities: np.ndarray) -> np.ndarray:
+    """`(T,)` p(open vowel: AA AE AH AO AW AY) from `(T, len(PHONES))` probabilities."""
+    return probabilities[:, OPEN_CLASSES].sum(-1)

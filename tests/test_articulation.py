@@ -1,0 +1,185 @@
+"""The articulation detector (issue 18): frame classes from phones, opening/closing by its probabilities,
+checkpoints, training, and its place in the default pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dreamtalk.core.arkit import INDEX
+from dreamtalk.core.errors import InputError
+from dreamtalk.corpus.store import Phone
+from dreamtalk.evaluation.lipsync import lip_gap
+from dreamtalk.models.articulation.config import ArticulationConfig, ArticulationTrainConfig
+from dreamtalk.models.articulation.enforce import articulate
+from dreamtalk.models.articulation.labels import CLASS, PHONES, frame_classes
+
+JAW, CLOSE = INDEX["jawOpen"], INDEX["mouthClose"]
+
+
+def test_frame_classes_follow_the_phones_and_short_bilabials_claim_their_nearest_frame():
+    phones = [Phone("SIL", 0.0, 0.1), Phone("AH0", 0.1, 0.21), Phone("P", 0.21, 0.235), Phone("AA1", 0.235, 0.27),
+              Phone("M", 0.27, 0.4)]
+    classes = frame_classes(phones, 12, 25.0)
+    names = [PHONES[c] for c in classes]
+    # frames at 0, 40, ... ms: 0-80 silence, 120-200 AH, P holds no frame and claims frame 6 (240 ms) from AA,
+    # 280-360 M, 400+ nothing (silence)
+    assert names == ["SIL", "SIL", "SIL", "AH", "AH", "AH", "P", "M", "M", "M", "SIL", "SIL"]
+
+
+def _open_mouth(frames: int = 10) -> np.ndarray:
+    values = np.zeros((frames, 52), np.float32)
+    values[:, JAW] = 0.5
+    values[:, INDEX["mouthLowerDownLeft"]] = values[:, INDEX["mouthLowerDownRight"]] = 0.3
+    values[:, INDEX["mouthFunnel"]] = 0.2
+    return values
+
+
+def test_heard_bilabials_close_the_lips_and_nothing_heard_changes_nothing():
+    values, cfg = _open_mouth(), ArticulationConfig()
+    p_bilabial, p_open = np.zeros(10), np.zeros(10)
+    p_bilabial[4] = 0.95
+    out = articulate(values, p_bilabial, p_open, cfg)
+    gap = lip_gap(out)
+    assert gap[4] == pytest.approx(0.0, abs=1e-6) and gap[3] > 0.4
+    untouched = np.arange(10) != 4
+    np.testing.assert_array_equal(out[untouched], values[untouched])
+
+
+def test_heard_open_vowels_open_a_shut_jaw_unless_a_bilabial_may_be_there():
+    values, cfg = _open_mouth(), ArticulationConfig(open_fraction=0.4, open_gain=0.0)
+    values[5:7, JAW], values[5:7, CLOSE] = 0.02, 0.02  # a vowel EmoDiff left shut
+    p_bilabial, p_open = np.zeros(10), np.zeros(10)
+    p_open[5:7] = 0.9
+    p_bilabial[6] = 0.5  # frame 6 may be a p/b/m: it is closed, not opened
+    out = articulate(values, p_bilabial, p_open, cfg)
+    assert out[5, JAW] == pytest.approx(0.4 * 0.5) and out[5, CLOSE] == 0.0
+    assert lip_gap(out)[6] == pytest.approx(0.0, abs=1e-6)
+    assert lip_gap(out)[5] > 0.15 > lip_gap(values)[5]
+    bumped = articulate(values, p_bilabial, p_open, ArticulationConfig(open_fraction=0.4, open_gain=0.2))
+    assert bumped[5, JAW] == pytest.approx(0.4 * 0.5 + 0.2 * 0.5 * 0.9)  # the floor, then p(open) x gain on top
+    assert bumped[4, JAW] == values[4, JAW] and lip_gap(bumped)[6] == pytest.approx(0.0, abs=1e-6)
+
+
+def _tiny_model(audio_dim: int = 6):
+    from dreamtalk.models.articulation.model import ArticulationModel
+    from dreamtalk.models.articulation.network import ArticulationNet
+
+    cfg = ArticulationConfig(audio_dim=audio_dim, width=8, layers=2, kernel=3)
+    return ArticulationModel(ArticulationNet(cfg), np.zeros(audio_dim, np.float32), np.ones(audio_dim, np.float32),
+                             "logmel-1")
+
+
+def test_checkpoint_round_trip_and_one_line_errors(tmp_path):
+    from dreamtalk.models.articulation.model import ArticulationModel
+
+    model = _tiny_model()
+    features = np.random.default_rng(0).normal(size=(30, 6)).astype(np.float32)
+    path = tmp_path / "articulation.pt"
+    model.save(path)
+    loaded = ArticulationModel.load(path)
+    p = loaded.probabilities(features)
+    assert p.shape == (30, len(PHONES)) and np.allclose(p.sum(-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(p, model.probabilities(features), atol=1e-6)
+    assert loaded.front_end == "logmel-1" and loaded.cfg.width == 8
+    with pytest.raises(InputError, match=r"expects \(frames, 6\) features"):
+        loaded.probabilities(features[:, :5])
+    from dreamtalk.learning.checkpoint_io import write_payload
+
+    write_payload({**model.to_dict(), "kind": "lip-refiner"}, tmp_path / "other.pt")
+    with pytest.raises(InputError, match="not an articulation detector checkpoint"):
+        ArticulationModel.load(tmp_path / "other.pt")
+
+
+def _synthetic_utterances(count: int, seed: int):
+    """Features that carry their frame's class (one-hot of a few classes, in noise)."""
+    from dreamtalk.models.articulation.train import Utterance
+
+    rng = np.random.default_rng(seed)
+    kinds = np.array([CLASS["SIL"], CLASS["P"], CLASS["AA"], CLASS["S"]])
+    out = []
+    for _ in range(count):
+        classes = np.repeat(rng.choice(kinds, size=12), 3)
+        features = rng.normal(0, 0.6, (len(classes), 8)).astype(np.float32)
+        features[np.arange(len(classes)), [list(kinds).index(c) for c in classes]] += 2.0
+        out.append(Utterance(features, classes))
+    return out
+
+
+def test_training_learns_to_hear_bilabials_and_keeps_the_best_checkpoint(tmp_path):
+    from dreamtalk.learning.checkpoint_io import read_payload
+    from dreamtalk.models.articulation.train import evaluate, train
+
+    train_set, val = _synthetic_utterances(40, 0), _synthetic_utterances(10, 1)
+    cfg = ArticulationConfig(width=16, layers=2, kernel=3)
+    tcfg = ArticulationTrainConfig(steps=120, batch=16, window=24, val_every=40)
+    seen = []
+    model = train(train_set, "logmel-1", tmp_path / "a.pt", cfg, tcfg, val,
+                  report=lambda step, steps, loss, figures: figures and seen.append(figures))
+    figures = evaluate(model, val)
+    assert len(seen) == 3 and figures["bilabial_auc"] > 0.97 and figures["accuracy"] > 0.8
+    best = max(seen, key=lambda f: f["bilabial_auc"] + f["open_auc"])
+    assert read_payload(tmp_path / "a.pt", "articulation checkpoint")["validation"] == best
+
+
+def test_installed_articulation_off_and_missing(monkeypatch, tmp_path):
+    from dreamtalk.engines import installed
+
+    monkeypatch.setenv(installed.ARTICULATION_ENV, "off")
+    assert installed.installed_articulation() is None
+    monkeypatch.setenv(installed.ARTICULATION_ENV, str(tmp_path / "nope.pt"))
+    with pytest.raises(InputError, match="articulation detector checkpoint not found"):
+        installed.installed_articulation()
+
+
+def test_train_articulation_cli_refuses_a_folder_without_a_built_corpus_and_an_existing_out(tmp_path, capsys):
+    from dreamtalk.cli import main
+
+    assert main(["train", "articulation", "--corpus", str(tmp_path), "--out", str(tmp_path / "a.pt")]) == 2
+    assert "not a built corpus" in capsys.readouterr().err
+    (tmp_path / "b.pt").write_bytes(b"keep")
+    assert main(["train", "articulation", "--corpus", str(tmp_path), "--out", str(tmp_path / "b.pt")]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert (tmp_path / "b.pt").read_bytes() == b"keep"
+
+
+@pytest.fixture(scope="module")
+def speech():
+    from dreamtalk.align.espeak import synthesize
+
+    from dreamtalk.core.audio import prepare_audio
+
+    speech = synthesize("Maybe Bob will bring a map of the bay.")
+    return prepare_audio(speech.audio, speech.sample_rate, 16000)
+
+
+def test_the_default_pipeline_closes_heard_bilabials_and_keeps_locked_frames(speech, monkeypatch):
+    """Shipped EmoDiff + refiner + detector: only the mouth differs from the pipeline without the detector,
+    every frame the detector hears as p/b/m is closed, and locked frames come back as given."""
+    from dreamtalk.core.arkit import MOUTH, indices
+    from dreamtalk.core.request import GenerateRequest
+    from dreamtalk.engines import generate, installed
+    from dreamtalk.features import by_tag
+    from dreamtalk.models.articulation.model import bilabial
+
+    audio, rate = speech
+    detector = installed.installed_articulation()
+    if detector is None:
+        pytest.skip("this build ships no articulation detector")
+    request = GenerateRequest(audio, rate, seed=4)
+    (on,) = generate(request)
+    monkeypatch.setenv(installed.ARTICULATION_ENV, "off")
+    (off,) = generate(request)
+    monkeypatch.delenv(installed.ARTICULATION_ENV)
+    others = np.setdiff1d(np.arange(52), indices(MOUTH))
+    np.testing.assert_array_equal(on.values[:, others], off.values[:, others])
+    p = bilabial(detector.probabilities(by_tag(detector.front_end)(audio, rate, 25.0, on.num_frames)))
+    heard = p >= detector.cfg.close_on + detector.cfg.close_width / 2
+    assert heard.sum() >= 4 and np.all(lip_gap(on.values)[heard] < 1e-6)
+    assert lip_gap(off.values)[heard].max() > lip_gap(on.values)[heard].max()
+
+    mask = np.zeros(on.num_frames, bool)
+    mask[np.flatnonzero(heard)[0]:][:10] = True  # keys over a heard bilabial: the keys win
+    locked = off.copy()
+    (kept,) = generate(GenerateRequest(audio, rate, seed=4, locked=locked, locked_mask=mask))
+    np.testing.assert_allclose(kept.values[mask], locked.values[mask], atol=1e-6)
