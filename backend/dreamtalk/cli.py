@@ -36,8 +36,9 @@ def _add_generate(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output curves file: .json, .csv (Live Link Face) or .npz")
     _add_generation_options(p)
     p.add_argument("--takes", type=int, default=1, help="number of takes with consecutive seeds")
-    p.add_argument("--device", help="where EmoDiff, the lip refiner and the Whisper encoder run: auto (CUDA when "
-                   "torch sees a GPU, the default), cpu, cuda or cuda:N; with --server the server's own")
+    p.add_argument("--device", help="where EmoDiff, the lip refiner, the articulation detector and the Whisper "
+                   "encoder run: auto (CUDA when torch sees a GPU, the default), cpu, cuda or cuda:N; with --server "
+                   "the server's own")
     p.set_defaults(func=cmd_generate)
 
 

@@ -62,8 +62,9 @@ def _add_worker_options(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--workers", type=int, default=1,
         help="engine threads (default %(default)s); with CUDA thread i runs on GPU i mod G, so N GPUs want N or more")
-    add("--device", default="auto", help="where EmoDiff, the lip refiner and the Whisper encoder run: auto (CUDA "
-        "when torch sees a GPU, else cpu), cpu, cuda or cuda:N (default %(default)s); hello reports it")
+    add("--device", default="auto", help="where EmoDiff, the lip refiner, the articulation detector and the Whisper "
+        "encoder run: auto (CUDA when torch sees a GPU, else cpu), cpu, cuda or cuda:N (default %(default)s); hello "
+        "reports it")
     add("--batch-requests", type=int, default=0,
         help="concurrent requests on one device sampled in one call (default 0: as many as worker threads on it)")
     add("--max-queue", type=int, default=defaults.max_queue, help="queued jobs before 'busy' (default %(default)s)")
