@@ -183,3 +183,15 @@ def test_the_default_pipeline_closes_heard_bilabials_and_keeps_locked_frames(spe
     locked = off.copy()
     (kept,) = generate(GenerateRequest(audio, rate, seed=4, locked=locked, locked_mask=mask))
     np.testing.assert_allclose(kept.values[mask], locked.values[mask], atol=1e-6)
+
+
+def test_lip_checkpoint_off_turns_the_whole_refinement_stage_off(speech, monkeypatch):
+    """`DREAMTALK_LIP_CHECKPOINT=off` gives EmoDiff's curves, as `--no-refine` does, detector included."""
+    from dreamtalk.core.request import GenerateRequest
+    from dreamtalk.engines import generate, installed
+
+    audio, rate = speech
+    (plain,) = generate(GenerateRequest(audio, rate, seed=4, refine=False))
+    monkeypatch.setenv(installed.LIP_ENV, "off")
+    (off,) = generate(GenerateRequest(audio, rate, seed=4))
+    np.testing.assert_array_equal(off.values, plain.values)

@@ -30,7 +30,7 @@ from ..models.pose import curves_to_x
 from . import batching, placement
 from .blinks import add_blinks
 from .feature_cache import audio_features
-from .installed import installed_articulation, installed_emodiff, installed_refiner
+from .installed import installed_articulation, installed_emodiff, installed_refiner, refinement_off
 from .styles import style_keys
 
 
@@ -58,7 +58,7 @@ def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey],
     onto them like EmoDiff's output."""
     from ..models.lip.model import MOUTH_INDEX
 
-    if not request.refine:
+    if not request.refine or refinement_off():
         return takes
     lip, detector = installed_refiner(device), installed_articulation(device)
     refined = takes if lip is None else run_refiner(lip, model, keys, feats, audio, rate, takes, cfg, device)

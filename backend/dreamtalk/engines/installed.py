@@ -6,7 +6,8 @@
   to run without refinement; a variable naming a missing file is an error, while a build without the
   shipped file simply does not refine.
 * Articulation detector: $DREAMTALK_ARTICULATION_CHECKPOINT, else `models/articulation/weights/articulation.pt`,
-  the same rules (`off` refines without it).
+  the same rules (`off` refines without it). It runs in the refinement stage, so $DREAMTALK_LIP_CHECKPOINT=off
+  turns it off too (`refinement_off`).
 
 Each file is loaded once per device and reloaded when it changes (engines run in server threads: the
 cache is `lru_cache`, which is thread-safe; a server with workers on two GPUs holds a copy on each).
@@ -75,6 +76,11 @@ def _optional_checkpoint(env: str, shipped: Path, what: str) -> Path | None:
             raise InputError(f"{what} checkpoint not found: {path} (from ${env})")
         return None
     return path
+
+
+def refinement_off() -> bool:
+    """Whether $DREAMTALK_LIP_CHECKPOINT turns the whole lip refinement stage off (refiner and detector)."""
+    return os.environ.get(LIP_ENV, "").lower() == "off"
 
 
 def installed_refiner(device: str = "cpu") -> LipModel | None:
