@@ -9,9 +9,11 @@ and `export` (the file without training state); every failure is one line (nanoG
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+import numpy as np
 import torch
 
 from ..core.arkit import ARKIT_NAMES
@@ -88,3 +90,22 @@ class Checkpointed:
         """Write `src` without its training state (optimizer, loss history): the file to ship."""
         cls.load(src).save(dst)
         return Path(dst)
+
+
+def network_payload(net: torch.nn.Module, mean: np.ndarray, std: np.ndarray, front_end: str) -> dict[str, Any]:
+    """The payload fields of a network with a config dataclass `net.cfg`, the statistics of its inputs and the
+    audio front end it reads (the lip refiner, the articulation detector)."""
+    return {"config": asdict(net.cfg), "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+            "mean": torch.from_numpy(mean), "std": torch.from_numpy(std), "audio_front_end": front_end}
+
+
+def network_from_payload(data: dict[str, Any], net_class, config_class
+                         ) -> tuple[torch.nn.Module, np.ndarray, np.ndarray, str]:
+    """(network in eval mode, mean, std, front-end tag) from `network_payload` fields; config keys this build
+    does not know are ignored (a file from a newer build with an extra setting still loads)."""
+    names = {f.name for f in fields(config_class)}
+    net = net_class(config_class(**{k: v for k, v in data["config"].items() if k in names}))
+    net.load_state_dict(data["state_dict"])
+    net.eval()
+    return (net, data["mean"].numpy().astype(np.float32), data["std"].numpy().astype(np.float32),
+            str(data["audio_front_end"]))

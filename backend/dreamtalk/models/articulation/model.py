@@ -3,14 +3,14 @@ checkpoints (config, statistics, phone set, front-end tag, format version; `lear
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from ...core.errors import InputError
-from ...learning.checkpoint_io import Checkpointed
+from ...learning.checkpoint_io import Checkpointed, network_from_payload, network_payload
 from ...learning.devices import weights_device
 from .config import FORMAT_VERSION, ArticulationConfig
 from .labels import BILABIAL_CLASSES, OPEN_CLASSES, PHONES
@@ -55,15 +55,8 @@ class ArticulationModel(Checkpointed):
             return self.net(z)[0].softmax(-1).float().cpu().numpy()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            **self.checkpoint_header(),
-            "config": asdict(self.cfg),
-            "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
-            "mean": torch.from_numpy(self.mean),
-            "std": torch.from_numpy(self.std),
-            "phones": list(PHONES),
-            "audio_front_end": self.front_end,
-        }
+        return {**self.checkpoint_header(), **network_payload(self.net, self.mean, self.std, self.front_end),
+                "phones": list(PHONES)}
 
     @classmethod
     def check_payload(cls, data: dict[str, Any]) -> None:
@@ -74,12 +67,7 @@ class ArticulationModel(Checkpointed):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArticulationModel:
         cls.check_payload(data)
-        names = {f.name for f in fields(ArticulationConfig)}
-        net = ArticulationNet(ArticulationConfig(**{k: v for k, v in data["config"].items() if k in names}))
-        net.load_state_dict(data["state_dict"])
-        net.eval()
-        return cls(net, data["mean"].numpy().astype(np.float32), data["std"].numpy().astype(np.float32),
-                   str(data["audio_front_end"]))
+        return cls(*network_from_payload(data, ArticulationNet, ArticulationConfig))
 
 
 def bilabial(probabilities: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ format version; tensors and plain data only, so `weights_only=True` loads them;
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -13,7 +13,7 @@ import torch
 
 from ...core.arkit import MOUTH, indices
 from ...core.errors import InputError
-from ...learning.checkpoint_io import Checkpointed
+from ...learning.checkpoint_io import Checkpointed, network_from_payload, network_payload
 from ...learning.devices import weights_device
 from ..pose import normalize
 from .config import FORMAT_VERSION, LipRefinerConfig
@@ -53,15 +53,8 @@ class LipModel(Checkpointed):
         return normalize(x, self.mean, self.std)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            **self.checkpoint_header(),
-            "config": asdict(self.cfg),
-            "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
-            "mean": torch.from_numpy(self.mean),
-            "std": torch.from_numpy(self.std),
-            "refined_names": list(MOUTH),
-            "audio_front_end": self.front_end,
-        }
+        return {**self.checkpoint_header(), **network_payload(self.net, self.mean, self.std, self.front_end),
+                "refined_names": list(MOUTH)}
 
     @classmethod
     def check_payload(cls, data: dict[str, Any]) -> None:
@@ -72,9 +65,4 @@ class LipModel(Checkpointed):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LipModel:
         cls.check_payload(data)
-        names = {f.name for f in fields(LipRefinerConfig)}
-        net = LipRefiner(LipRefinerConfig(**{k: v for k, v in data["config"].items() if k in names}))
-        net.load_state_dict(data["state_dict"])
-        net.eval()
-        return cls(net, data["mean"].numpy().astype(np.float32), data["std"].numpy().astype(np.float32),
-                   str(data["audio_front_end"]))
+        return cls(*network_from_payload(data, LipRefiner, LipRefinerConfig))
