@@ -73,8 +73,10 @@ def _run_windows(model: LipModel, audio: np.ndarray, mouth: np.ndarray, style: n
 
 def closure_strength(probability: np.ndarray, cfg) -> np.ndarray:
     """`(T,)` 0..1: how firmly to close the lips for a detector probability (a ramp of `closure_width`
-    centred on `closure_on`)."""
-    return np.clip((probability - cfg.closure_on) / cfg.closure_width + 0.5, 0.0, 1.0).astype(np.float32)
+    centred on `closure_on`; the articulation detector's ramp)."""
+    from ..articulation.enforce import ramp
+
+    return ramp(probability, cfg.closure_on, cfg.closure_width)
 
 
 def enforce_detected(values: np.ndarray, probability: np.ndarray, cfg) -> np.ndarray:
