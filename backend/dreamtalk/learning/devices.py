@@ -8,6 +8,7 @@ many workers as GPUs each worker has its own GPU; `describe` is what `hello.devi
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from ..core.errors import InputError
 
@@ -64,6 +65,22 @@ def weights_device(module):
     """The `torch.device` a module's weights are on (the CPU for a module without any)."""
     first = next(module.parameters(), None)
     return _torch().device("cpu") if first is None else first.device
+
+
+class OnDevice:
+    """`device` and `to` for a model that holds its torch network in the attribute named by `NETWORK`."""
+
+    NETWORK: ClassVar[str] = "net"
+
+    @property
+    def device(self):
+        """The `torch.device` the network's weights are on (the model runs there)."""
+        return weights_device(getattr(self, self.NETWORK))
+
+    def to(self, device):
+        """Move the network to `device` (in place); returns self."""
+        getattr(self, self.NETWORK).to(device)
+        return self
 
 
 def _torch():

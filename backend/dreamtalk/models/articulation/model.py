@@ -11,14 +11,14 @@ import torch
 
 from ...core.errors import InputError
 from ...learning.checkpoint_io import Checkpointed, network_from_payload, network_payload
-from ...learning.devices import weights_device
+from ...learning.devices import OnDevice
 from .config import FORMAT_VERSION, ArticulationConfig
 from .labels import BILABIAL_CLASSES, OPEN_CLASSES, PHONES
 from .network import ArticulationNet
 
 
 @dataclass
-class ArticulationModel(Checkpointed):
+class ArticulationModel(OnDevice, Checkpointed):
     """Everything needed to detect: the network and the statistics of the features it was trained on."""
 
     KIND: ClassVar[str] = "articulation-detector"
@@ -33,15 +33,6 @@ class ArticulationModel(Checkpointed):
     @property
     def cfg(self) -> ArticulationConfig:
         return self.net.cfg
-
-    @property
-    def device(self) -> torch.device:
-        return weights_device(self.net)
-
-    def to(self, device: str | torch.device) -> ArticulationModel:
-        """Move the network to `device` (in place); returns self."""
-        self.net.to(device)
-        return self
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """`(T, len(PHONES))` phone probabilities of each frame of `(T, audio_dim)` features."""

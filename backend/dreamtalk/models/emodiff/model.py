@@ -15,7 +15,7 @@ import torch
 
 from ...core.arkit import HEAD_POSE_NAMES
 from ...learning.checkpoint_io import Checkpointed
-from ...learning.devices import weights_device
+from ...learning.devices import OnDevice
 from ..pose import denormalize, normalize
 from .conditions import fit_style, without_blinks
 from .config import (
@@ -30,10 +30,11 @@ from .denoiser import Denoiser
 
 
 @dataclass
-class EmoDiff(Checkpointed):
+class EmoDiff(OnDevice, Checkpointed):
     """Everything needed to sample: the network and the data it was trained on, described."""
 
     KIND: ClassVar[str] = "emodiff"
+    NETWORK: ClassVar[str] = "denoiser"  # the attribute `device` and `to` act on
     WHAT: ClassVar[str] = "EmoDiff checkpoint"
     FORMAT_VERSION: ClassVar[int] = FORMAT_VERSION
 
@@ -48,16 +49,6 @@ class EmoDiff(Checkpointed):
     @property
     def cfg(self) -> DenoiserConfig:
         return self.denoiser.cfg
-
-    @property
-    def device(self) -> torch.device:
-        """Where the denoiser's weights are (sampling runs there)."""
-        return weights_device(self.denoiser)
-
-    def to(self, device: str | torch.device) -> EmoDiff:
-        """Move the denoiser to `device` (in place); returns self."""
-        self.denoiser.to(device)
-        return self
 
     def normalize(self, x: np.ndarray) -> np.ndarray:
         return normalize(x, self.mean, self.std)

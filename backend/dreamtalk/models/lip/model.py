@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
 from ...core.arkit import MOUTH, indices
 from ...core.errors import InputError
 from ...learning.checkpoint_io import Checkpointed, network_from_payload, network_payload
-from ...learning.devices import weights_device
+from ...learning.devices import OnDevice
 from ..pose import normalize
 from .config import FORMAT_VERSION, LipRefinerConfig
 from .network import LipRefiner
@@ -23,7 +22,7 @@ MOUTH_INDEX = np.array(indices(MOUTH))  # columns of x (52 ARKit + 3 pose) the r
 
 
 @dataclass
-class LipModel(Checkpointed):
+class LipModel(OnDevice, Checkpointed):
     """Everything needed to refine: the network and the statistics of the data it was trained on."""
 
     KIND: ClassVar[str] = "lip-refiner"
@@ -38,16 +37,6 @@ class LipModel(Checkpointed):
     @property
     def cfg(self) -> LipRefinerConfig:
         return self.net.cfg
-
-    @property
-    def device(self) -> torch.device:
-        """Where the network's weights are (refinement runs there)."""
-        return weights_device(self.net)
-
-    def to(self, device: str | torch.device) -> LipModel:
-        """Move the network to `device` (in place); returns self."""
-        self.net.to(device)
-        return self
 
     def normalize(self, x: np.ndarray) -> np.ndarray:
         return normalize(x, self.mean, self.std)
