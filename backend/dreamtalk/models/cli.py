@@ -228,11 +228,10 @@ def cmd_train_articulation(args: argparse.Namespace) -> int:
     utterances = load_utterances(args.corpus, front_end, args.split, args.augment)
     val = None if args.val_split.lower() == "none" else load_utterances(args.corpus, front_end, args.val_split)
     print(f"{len(utterances)} training utterances, {len(val or [])} held out ({args.val_split})")
-    bar, figures = ProgressBar(), {}
+    bar = ProgressBar()
 
     def report(step: int, steps: int, loss: float, seen: dict | None) -> None:
         if seen:
-            figures[step] = seen
             print(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in seen.items()))
         bar(f"loss {loss:.4f}", step / steps)
 
@@ -241,8 +240,10 @@ def cmd_train_articulation(args: argparse.Namespace) -> int:
               val=val, report=report)
     finally:
         bar.close()
-    best = max(figures, key=lambda k: figures[k]["bilabial_auc"] + figures[k]["open_auc"]) if figures else None
-    print(f"wrote {args.out}" + (f" (the held-out figures of step {best})" if best else ""))
+    from .articulation.model import ArticulationModel
+
+    kept = ArticulationModel.read_payload(args.out)  # train() keeps the best held-out step and records it
+    print(f"wrote {args.out} (step {kept['step']}" + (" of the best held-out figures)" if val else ")"))
     return 0
 
 
