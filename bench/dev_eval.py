@@ -5,8 +5,12 @@ Sets (from a corpus built with `dreamtalk corpus build ... --mbrola-hours H`):
   espeak-test   corpus test split, espeak-ng voices held out of training (m3, f2, benjamin, belinda)
   mbrola-val    corpus val split, MBROLA voice us3 (held out of training)
   real-dev      the 100 real prompts the harness's `--limit 100` picks (not the validation set's 24)
-Phones: the record's (forced alignment, or the synthesizer's phones retimed on it), the same reference
-as the validation sets. Each clip's emotion cycles over 8 emotions x 3 levels as in the protocol.
+  espeak-prose  read sentences of the prose development pool (`corpus.prose`, never in training shards)
+                spoken by the test-split espeak-ng variants at espeak's default rate, like espeak-heldout
+  mbrola-prose  the same sentences (another stretch of the pool) spoken by MBROLA us3
+The three word-list sets are corpus records of the random-word text source (not the read-sentence
+shards). Phones: the record's (forced alignment, or the synthesizer's phones retimed on it), the same
+reference as the validation sets; the prose sets are forced-aligned with their transcript here. Each clip's emotion cycles over 8 emotions x 3 levels as in the protocol.
 
 Usage: .venv/bin/python bench/dev_eval.py --corpus .cache/corpus-v2 --engines emodiff,emodiff-norefine
        --limit 24 [--sets espeak-test,real-dev] [--out .cache/dev/NAME.json]
@@ -25,6 +29,7 @@ from dreamtalk.corpus.store import Corpus, phones_of
 from dreamtalk.evaluation.protocol import ENGINES, ValidationConfig, run_clip, summarise
 
 SETS = {"espeak-test": ("test", "espeak", 24), "mbrola-val": ("val", "mbrola", 24), "real-dev": ("real", "real", 100)}
+PROSE_SETS = {"espeak-prose": (0, ("m3", "f2", "benjamin", "belinda")), "mbrola-prose": (3, ("us3",))}
 COLUMNS = ("closure_rate", "open_bilabial_auc", "lag_mean", "lag_abs_mean", "lag_worst", "lag_pooled",
            "blinks_per_min", "blink_complete", "emotion_accuracy", "contrast", "upper_sd")
 
@@ -34,18 +39,52 @@ def spread(records: list[dict], count: int) -> list[dict]:
 
 
 def dev_clips(corpus: Corpus, name: str, limit: int | None) -> list[dict]:
+    if name in PROSE_SETS:
+        return prose_clips(name, limit or 24)
     split, source, harness_pick = SETS[name]
-    records = spread(corpus.select(split, source), harness_pick)  # real-dev: the harness's 100
+    words = [r for r in corpus.select(split, source) if r.get("text_source", "words") == "words"]
+    records = spread(words, harness_pick)  # real-dev: the harness's 100
     records = spread(records, limit) if limit else records
     return [{"id": r["id"], "set": name, "voice": r["speaker"], "text": r["text"], "phones": r["phones"],
              "audio": corpus.audio(r)} for r in records]
+
+
+def prose_clips(name: str, count: int) -> list[dict]:
+    """`count` development-pool sentences (every 7th from the set's offset) spoken by the set's voices,
+    forced-aligned with their transcript."""
+    from dreamtalk.align.sphinx import align
+    from dreamtalk.core.audio import prepare_audio
+    from dreamtalk.corpus.prose import pool
+    from dreamtalk.corpus.store import encode_phones
+
+    offset, voices = PROSE_SETS[name]
+    sentences, clips = pool("dev"), []
+    for i in range(count):
+        text, voice = sentences[(i * 7 + offset) % len(sentences)], voices[i % len(voices)]
+        audio16, _ = prepare_audio(*speak(text, voice), 16000)
+        clips.append({"id": f"{name}-{i:03d}", "set": name, "voice": voice, "text": text,
+                      "phones": encode_phones(align(audio16, 16000, text)), "audio": audio16.astype(np.float32)})
+    return clips
+
+
+def speak(text: str, voice: str) -> tuple[np.ndarray, int]:
+    """(audio, rate): an espeak-ng en-us variant at its default rate, or an MBROLA voice at 160 wpm."""
+    if voice.startswith("us"):
+        from dreamtalk.corpus import mbrola
+
+        audio, rate, _ = mbrola.synthesize(text, mbrola.MbrolaSettings(voice, "m3", 160, 0.0, 1.0, 1.0))
+        return audio, rate
+    from dreamtalk.align.espeak import synthesize
+
+    speech = synthesize(text, "en-us", variant=voice)
+    return speech.audio, speech.sample_rate
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--engines", default="emodiff")
-    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--sets", default=",".join((*SETS, *PROSE_SETS)))
     parser.add_argument("--limit", type=int, default=24, help="clips per set (spread evenly)")
     parser.add_argument("--out", help="write rows and summary as JSON here")
     args = parser.parse_args()

@@ -3,7 +3,8 @@
 Reproducible: utterance i of shard k depends only on (seed, k, i), so the same seed gives the same
 corpus on any machine, and a build can stop and resume (complete shards are kept, missing ones built).
 The corpus is the shortest prefix of synthesized shards reaching `hours`; MBROLA voices (`mbrola_hours`,
-shards `mb-*`, built the same way) and real speech come on top. Labels are `procedural.engine.animate` on
+shards `mb-*`, built the same way), read sentences (`prose_hours`, shards `pr-*`: fortune-cookie sentences
+from `corpus.prose` spoken by espeak-ng or MBROLA voices) and real speech come on top. Labels are `procedural.engine.animate` on
 the synthesizer's phones retimed on forced alignment (`corpus.labels`; `--label-timing events` for
 espeak-ng's events as before issue 18) or on forced-aligned phones (real speech), without blinks unless
 asked for.
@@ -40,36 +41,62 @@ class BuildConfig:
     shard_size: int = SHARD_SIZE  # utterances per synthesized shard (part of the corpus identity)
     labels: LabelConfig = DEFAULT_LABELS  # label timing and blinks (part of the corpus identity)
     mbrola_hours: float = 0.0  # hours of MBROLA-voice speech on top (Debian mbrola voices; 0: none)
+    prose_hours: float = 0.0  # hours of read sentences on top (espeak-ng and MBROLA voices; 0: none)
+
+
+PROSE_MBROLA_SHARE = 0.5  # share of the read sentences spoken by MBROLA voices (the rest: espeak-ng)
 
 
 def synth_item(seed: int, shard: int, index: int, labels: LabelConfig = DEFAULT_LABELS) -> store.Item:
     """Utterance `index` of synthesized shard `shard`: random sentence, speaker, emotion, prosody."""
-    from .speech import fresh_synthesize
-
     rng = np.random.default_rng([seed, shard, index])
-    emotion, level, intensity = sample_emotion(rng)
-    voice = sample_voice(rng, emotion, intensity)
-    text = with_ending(random_sentence(rng), emotion, rng)
-    speech = fresh_synthesize(text, voice)
-    audio = store.to_corpus_rate(speech.audio, speech.sample_rate)
-    record = {"id": f"syn-{seed}-{shard:05d}-{index:02d}", "source": "espeak", "speaker": voice.variant,
-              "split": split_of(voice.variant), "voice": voice.as_dict()}
-    return labelled(audio, text, speech.phones, record, (emotion, level, intensity), rng, labels)
+    return espeak_item(f"syn-{seed}-{shard:05d}-{index:02d}", sample_emotion(rng), rng, labels, random_sentence)
 
 
 def mbrola_item(seed: int, shard: int, index: int, labels: LabelConfig = DEFAULT_LABELS) -> store.Item:
     """Utterance `index` of MBROLA shard `shard`: as `synth_item`, spoken by an MBROLA voice."""
+    rng = np.random.default_rng([seed, shard, index, 1])
+    return mbrola_voice_item(f"mb-{seed}-{shard:05d}-{index:02d}", sample_emotion(rng), rng, labels, random_sentence)
+
+
+def prose_item(seed: int, shard: int, index: int, labels: LabelConfig = DEFAULT_LABELS) -> store.Item:
+    """Utterance `index` of read-sentence shard `shard`: a training-pool sentence of `corpus.prose`, spoken
+    by an espeak-ng or an MBROLA voice."""
+    from .prose import prose_sentence
+
+    rng = np.random.default_rng([seed, shard, index, 2])
+    make = mbrola_voice_item if rng.random() < PROSE_MBROLA_SHARE else espeak_item
+    item = make(f"pr-{seed}-{shard:05d}-{index:02d}", sample_emotion(rng), rng, labels, prose_sentence)
+    item.record["text_source"] = "prose"
+    return item
+
+
+def espeak_item(item_id: str, emotion: tuple, rng: np.random.Generator, labels: LabelConfig,
+                sentence: Callable[[np.random.Generator], str]) -> store.Item:
+    """A sampled espeak-ng voice (then a `sentence` drawn with `rng`, its ending fitted to the emotion),
+    labelled."""
+    from .speech import fresh_synthesize
+
+    voice = sample_voice(rng, emotion[0], emotion[2])
+    text = with_ending(sentence(rng), emotion[0], rng)
+    speech = fresh_synthesize(text, voice)
+    audio = store.to_corpus_rate(speech.audio, speech.sample_rate)
+    record = {"id": item_id, "source": "espeak", "speaker": voice.variant, "split": split_of(voice.variant),
+              "voice": voice.as_dict()}
+    return labelled(audio, text, speech.phones, record, emotion, rng, labels)
+
+
+def mbrola_voice_item(item_id: str, emotion: tuple, rng: np.random.Generator, labels: LabelConfig,
+                      sentence: Callable[[np.random.Generator], str]) -> store.Item:
+    """As `espeak_item`, with a sampled MBROLA voice."""
     from . import mbrola
 
-    rng = np.random.default_rng([seed, shard, index, 1])
-    emotion, level, intensity = sample_emotion(rng)
-    settings = mbrola.sample_settings(rng, emotion, intensity)
-    text = with_ending(random_sentence(rng), emotion, rng)
+    settings = mbrola.sample_settings(rng, emotion[0], emotion[2])
+    text = with_ending(sentence(rng), emotion[0], rng)
     audio, rate, phones = mbrola.synthesize(text, settings)
-    record = {"id": f"mb-{seed}-{shard:05d}-{index:02d}", "source": "mbrola", "speaker": f"mbrola-{settings.voice}",
+    record = {"id": item_id, "source": "mbrola", "speaker": f"mbrola-{settings.voice}",
               "split": mbrola.split_of(settings.voice), "voice": settings.as_dict()}
-    return labelled(store.to_corpus_rate(audio, rate), text, phones, record, (emotion, level, intensity), rng,
-                    labels)
+    return labelled(store.to_corpus_rate(audio, rate), text, phones, record, emotion, rng, labels)
 
 
 def labelled(audio: np.ndarray, text: str, events, record: dict, emotion: tuple, rng: np.random.Generator,
@@ -87,15 +114,19 @@ def labelled(audio: np.ndarray, text: str, events, record: dict, emotion: tuple,
 
 def build_synth_shard(root: str, seed: int, shard: int, size: int = SHARD_SIZE,
                       labels: LabelConfig = DEFAULT_LABELS, kind: str = "syn") -> float:
-    """Build (or reuse) synthesized shard `shard` (`kind` 'syn': espeak-ng, 'mb': MBROLA); return its
-    seconds of audio."""
+    """Build (or reuse) synthesized shard `shard` (`kind` 'syn': espeak-ng, 'mb': MBROLA, 'pr': read
+    sentences); return its seconds of audio."""
     name = f"{kind}-{shard:05d}"
     if name in store.shard_names(Path(root)):
         records = store.read_records(Path(root), name)
     else:
-        make = synth_item if kind == "syn" else mbrola_item
+        make = ITEM_MAKERS[kind]
         records = store.write_shard(Path(root), name, [make(seed, shard, i, labels) for i in range(size)])
     return sum(r["num_samples"] for r in records) / store.SAMPLE_RATE
+
+
+ITEM_MAKERS = {"syn": synth_item, "mb": mbrola_item, "pr": prose_item}
+STAGES = {"syn": "synth", "mb": "mbrola", "pr": "prose"}
 
 
 def _build_synth(root: Path, cfg: BuildConfig, progress: Callable[[str, float], None], kind: str = "syn",
@@ -112,7 +143,7 @@ def _build_synth(root: Path, cfg: BuildConfig, progress: Callable[[str, float], 
             for k, s in zip(batch, seconds):
                 if total < target:
                     total, shard = total + s, k + 1
-                progress("synth" if kind == "syn" else "mbrola", min(total / target, 1.0))
+                progress(STAGES[kind], min(total / target, 1.0))
     finally:
         if pool:
             pool.close()
@@ -137,10 +168,12 @@ def build(out: str | Path, cfg: BuildConfig, progress: Callable[[str, float], No
 
     store.write_header(root, {"seed": cfg.seed, "hours": cfg.hours, "shard_size": cfg.shard_size,
                               "labels": store.LABELER, "real": cfg.real, "default_frontend": default_name(),
-                              "mbrola_hours": cfg.mbrola_hours} | cfg.labels.header())
+                              "mbrola_hours": cfg.mbrola_hours, "prose_hours": cfg.prose_hours} | cfg.labels.header())
     shards = _build_synth(root, cfg, progress)
     if cfg.mbrola_hours > 0:
         shards += _build_synth(root, cfg, progress, "mb", cfg.mbrola_hours)
+    if cfg.prose_hours > 0:
+        shards += _build_synth(root, cfg, progress, "pr", cfg.prose_hours)
     real = 0
     if cfg.real:
         from .real import build_real

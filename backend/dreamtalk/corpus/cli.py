@@ -21,6 +21,9 @@ def add_subcommands(sub) -> None:
     p.add_argument("--real-limit", type=int, help="at most this many real utterances")
     p.add_argument("--mbrola-hours", type=float, default=0.0,
                    help="hours of MBROLA-voice speech on top (Debian mbrola voices, non-free; default none)")
+    p.add_argument("--prose-hours", type=float, default=0.0,
+                   help="hours of read sentences on top (Debian fortunes, spoken by espeak-ng and MBROLA voices; "
+                   "default none)")
     p.add_argument("--label-timing", choices=("aligned", "events"), default="aligned",
                    help="time the labels on the synthesizer's phones retimed on forced alignment (default), "
                    "or on its events as before issue 18")
@@ -59,7 +62,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     bar = ProgressBar()
     cfg = BuildConfig(args.hours, args.seed, max(1, args.workers), not args.no_real, args.real_limit,
-                      labels=LabelConfig(args.label_timing, args.label_blinks), mbrola_hours=args.mbrola_hours)
+                      labels=LabelConfig(args.label_timing, args.label_blinks), mbrola_hours=args.mbrola_hours, prose_hours=args.prose_hours)
     try:
         result = build(args.out, cfg, bar)
     finally:
