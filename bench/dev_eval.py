@@ -10,7 +10,8 @@ Sets (from a corpus built with `dreamtalk corpus build ... --mbrola-hours H`):
   mbrola-prose  the same sentences (another stretch of the pool) spoken by MBROLA us3
 The three word-list sets are corpus records of the random-word text source (not the read-sentence
 shards). Phones: the record's (forced alignment, or the synthesizer's phones retimed on it), the same
-reference as the validation sets; the prose sets are forced-aligned with their transcript here. Each clip's emotion cycles over 8 emotions x 3 levels as in the protocol.
+reference as the validation sets; the prose sets are forced-aligned with their transcript here. Each
+clip's emotion cycles over 8 emotions x 3 levels as in the protocol.
 
 Usage: .venv/bin/python bench/dev_eval.py --corpus .cache/corpus-v2 --engines emodiff,emodiff-norefine
        --limit 24 [--sets espeak-test,real-dev] [--out .cache/dev/NAME.json]
