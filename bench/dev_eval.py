@@ -70,9 +70,9 @@ def prose_clips(name: str, count: int) -> list[dict]:
 
 def speak(text: str, voice: str) -> tuple[np.ndarray, int]:
     """(audio, rate): an espeak-ng en-us variant at its default rate, or an MBROLA voice at 160 wpm."""
-    if voice.startswith("us"):
-        from dreamtalk.corpus import mbrola
+    from dreamtalk.corpus import mbrola
 
+    if voice in mbrola.VOICES:
         audio, rate, _ = mbrola.synthesize(text, mbrola.MbrolaSettings(voice, "m3", 160, 0.0, 1.0, 1.0))
         return audio, rate
     from dreamtalk.align.espeak import synthesize

@@ -4,8 +4,8 @@ Reproducible: utterance i of shard k depends only on (seed, k, i), so the same s
 corpus on any machine, and a build can stop and resume (complete shards are kept, missing ones built).
 The corpus is the shortest prefix of synthesized shards reaching `hours`; MBROLA voices (`mbrola_hours`,
 shards `mb-*`, built the same way), read sentences (`prose_hours`, shards `pr-*`: fortune-cookie sentences
-from `corpus.prose` spoken by espeak-ng or MBROLA voices) and real speech come on top. Labels are `procedural.engine.animate` on
-the synthesizer's phones retimed on forced alignment (`corpus.labels`; `--label-timing events` for
+from `corpus.prose` spoken by espeak-ng or MBROLA voices) and real speech come on top. Labels are
+`procedural.engine.animate` on the synthesizer's phones retimed on forced alignment (`corpus.labels`; `--label-timing events` for
 espeak-ng's events as before issue 18) or on forced-aligned phones (real speech), without blinks unless
 asked for.
 """
@@ -77,8 +77,9 @@ def espeak_item(item_id: str, emotion: tuple, rng: np.random.Generator, labels: 
     labelled."""
     from .speech import fresh_synthesize
 
-    voice = sample_voice(rng, emotion[0], emotion[2])
-    text = with_ending(sentence(rng), emotion[0], rng)
+    name, _, intensity = emotion
+    voice = sample_voice(rng, name, intensity)
+    text = with_ending(sentence(rng), name, rng)
     speech = fresh_synthesize(text, voice)
     audio = store.to_corpus_rate(speech.audio, speech.sample_rate)
     record = {"id": item_id, "source": "espeak", "speaker": voice.variant, "split": split_of(voice.variant),
@@ -91,8 +92,9 @@ def mbrola_voice_item(item_id: str, emotion: tuple, rng: np.random.Generator, la
     """As `espeak_item`, with a sampled MBROLA voice."""
     from . import mbrola
 
-    settings = mbrola.sample_settings(rng, emotion[0], emotion[2])
-    text = with_ending(sentence(rng), emotion[0], rng)
+    name, _, intensity = emotion
+    settings = mbrola.sample_settings(rng, name, intensity)
+    text = with_ending(sentence(rng), name, rng)
     audio, rate, phones = mbrola.synthesize(text, settings)
     record = {"id": item_id, "source": "mbrola", "speaker": f"mbrola-{settings.voice}",
               "split": mbrola.split_of(settings.voice), "voice": settings.as_dict()}
@@ -168,7 +170,8 @@ def build(out: str | Path, cfg: BuildConfig, progress: Callable[[str, float], No
 
     store.write_header(root, {"seed": cfg.seed, "hours": cfg.hours, "shard_size": cfg.shard_size,
                               "labels": store.LABELER, "real": cfg.real, "default_frontend": default_name(),
-                              "mbrola_hours": cfg.mbrola_hours, "prose_hours": cfg.prose_hours} | cfg.labels.header())
+                              "mbrola_hours": cfg.mbrola_hours, "prose_hours": cfg.prose_hours}
+                      | cfg.labels.header())
     shards = _build_synth(root, cfg, progress)
     if cfg.mbrola_hours > 0:
         shards += _build_synth(root, cfg, progress, "mb", cfg.mbrola_hours)

@@ -62,7 +62,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     bar = ProgressBar()
     cfg = BuildConfig(args.hours, args.seed, max(1, args.workers), not args.no_real, args.real_limit,
-                      labels=LabelConfig(args.label_timing, args.label_blinks), mbrola_hours=args.mbrola_hours, prose_hours=args.prose_hours)
+                      labels=LabelConfig(args.label_timing, args.label_blinks), mbrola_hours=args.mbrola_hours,
+                      prose_hours=args.prose_hours)
     try:
         result = build(args.out, cfg, bar)
     finally:

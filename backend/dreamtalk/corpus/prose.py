@@ -2,7 +2,7 @@
 
 The corpus's first text source (`texts.random_sentence`) is random common words: broad phoneme coverage,
 but no connected speech. Read sentences are spoken faster and more coarticulated, and on them the
-articulation detector closed fewer p/b/m (docs/EVAL.md, "Prose"). This source gives real sentences:
+articulation detector closed fewer p/b/m (docs/EVAL.md, "Read sentences"). This source gives real sentences:
 quotations, proverbs and jokes from Debian's `fortunes-min` + `fortunes` (main, free), unpacked into
 the cache without root (`align.debian.unpacked`).
 
@@ -72,15 +72,20 @@ def is_dev(sentence: str) -> bool:
     return zlib.crc32(sentence.encode("utf-8")) % DEV_SHARE == 0
 
 
+@lru_cache(maxsize=1)
+def all_sentences() -> tuple[str, ...]:
+    """Every speakable fortune sentence (the files are read once per process)."""
+    from ..align.metrics import cmu_dictionary
+
+    return sentences_in(fortune_folder(), cmu_dictionary())
+
+
 @lru_cache(maxsize=2)
 def pool(part: str = "train") -> tuple[str, ...]:
     """The training ('train') or development ('dev') sentences."""
-    from ..align.metrics import cmu_dictionary
-
     if part not in ("train", "dev"):
         raise InputError(f"unknown prose pool {part!r}: train or dev")
-    every = sentences_in(fortune_folder(), cmu_dictionary())
-    return tuple(s for s in every if is_dev(s) == (part == "dev"))
+    return tuple(s for s in all_sentences() if is_dev(s) == (part == "dev"))
 
 
 def prose_sentence(rng: np.random.Generator, part: str = "train") -> str:
