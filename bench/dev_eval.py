@@ -8,6 +8,9 @@ Sets (from a corpus built with `dreamtalk corpus build ... --mbrola-hours H`):
   espeak-prose  read sentences of the prose development pool (`corpus.prose`, never in training shards)
                 spoken by the test-split espeak-ng variants at espeak's default rate, like espeak-heldout
   mbrola-prose  the same sentences (another stretch of the pool) spoken by MBROLA us3
+  espeak-dense  the pool's sentences densest in p/b/m (most per word first; like the validation sets'
+                bilabial-dense sentences) spoken by the test-split espeak-ng variants
+  mbrola-dense  the same sentences spoken by MBROLA us3
 The three word-list sets are corpus records of the random-word text source (not the read-sentence
 shards). Phones: the record's (forced alignment, or the synthesizer's phones retimed on it), the same
 reference as the validation sets; the prose sets are forced-aligned with their transcript here. Each
@@ -30,7 +33,9 @@ from dreamtalk.corpus.store import Corpus, phones_of
 from dreamtalk.evaluation.protocol import ENGINES, ValidationConfig, run_clip, summarise
 
 SETS = {"espeak-test": ("test", "espeak", 24), "mbrola-val": ("val", "mbrola", 24), "real-dev": ("real", "real", 100)}
-PROSE_SETS = {"espeak-prose": (0, ("m3", "f2", "benjamin", "belinda")), "mbrola-prose": (3, ("us3",))}
+ESPEAK_TEST = ("m3", "f2", "benjamin", "belinda")
+PROSE_SETS = {"espeak-prose": (0, ESPEAK_TEST), "mbrola-prose": (3, ("us3",)),
+              "espeak-dense": (None, ESPEAK_TEST), "mbrola-dense": (None, ("us3",))}  # offset None: densest first
 COLUMNS = ("closure_rate", "open_bilabial_auc", "lag_mean", "lag_abs_mean", "lag_worst", "lag_pooled",
            "blinks_per_min", "blink_complete", "emotion_accuracy", "contrast", "upper_sd")
 
@@ -51,8 +56,8 @@ def dev_clips(corpus: Corpus, name: str, limit: int | None) -> list[dict]:
 
 
 def prose_clips(name: str, count: int) -> list[dict]:
-    """`count` development-pool sentences (every 7th from the set's offset) spoken by the set's voices,
-    forced-aligned with their transcript."""
+    """`count` development-pool sentences (every 7th from the set's offset, or the densest in p/b/m where
+    the offset is None) spoken by the set's voices, forced-aligned with their transcript."""
     from dreamtalk.align.sphinx import align
     from dreamtalk.core.audio import prepare_audio
     from dreamtalk.corpus.prose import pool
@@ -60,12 +65,23 @@ def prose_clips(name: str, count: int) -> list[dict]:
 
     offset, voices = PROSE_SETS[name]
     sentences, clips = pool("dev"), []
-    for i in range(count):
-        text, voice = sentences[(i * 7 + offset) % len(sentences)], voices[i % len(voices)]
+    texts = ([sentences[(i * 7 + offset) % len(sentences)] for i in range(count)] if offset is not None
+             else sorted(sentences, key=bilabials_per_word, reverse=True)[:count])
+    for i, text in enumerate(texts):
+        voice = voices[i % len(voices)]
         audio16, _ = prepare_audio(*speak(text, voice), 16000)
         clips.append({"id": f"{name}-{i:03d}", "set": name, "voice": voice, "text": text,
                       "phones": encode_phones(align(audio16, 16000, text)), "audio": audio16.astype(np.float32)})
     return clips
+
+
+def bilabials_per_word(sentence: str) -> float:
+    """p/b/m phones per word in the CMU dictionary's first pronunciations."""
+    from dreamtalk.align.metrics import cmu_dictionary
+    from dreamtalk.corpus.prose import words_of
+
+    words, dictionary = words_of(sentence), cmu_dictionary()
+    return sum(phone in ("P", "B", "M") for word in words for phone in dictionary[word][0]) / len(words)
 
 
 def speak(text: str, voice: str) -> tuple[np.ndarray, int]:

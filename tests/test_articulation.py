@@ -91,8 +91,8 @@ def test_checkpoint_round_trip_and_one_line_errors(tmp_path):
         ArticulationModel.load(tmp_path / "other.pt")
 
 
-def _synthetic_utterances(count: int, seed: int):
-    """Features that carry their frame's class (one-hot of a few classes, in noise)."""
+def _synthetic_utterances(count: int, seed: int, noise: float = 0.6):
+    """Features that carry their frame's class (one-hot of a few classes, in noise of SD `noise`)."""
     from dreamtalk.models.articulation.train import Utterance
 
     rng = np.random.default_rng(seed)
@@ -100,7 +100,7 @@ def _synthetic_utterances(count: int, seed: int):
     out = []
     for _ in range(count):
         classes = np.repeat(rng.choice(kinds, size=12), 3)
-        features = rng.normal(0, 0.6, (len(classes), 8)).astype(np.float32)
+        features = rng.normal(0, noise, (len(classes), 8)).astype(np.float32)
         features[np.arange(len(classes)), [list(kinds).index(c) for c in classes]] += 2.0
         out.append(Utterance(features, classes))
     return out
@@ -120,6 +120,24 @@ def test_training_learns_to_hear_bilabials_and_keeps_the_best_checkpoint(tmp_pat
     assert len(seen) == 3 and figures["bilabial_auc"] > 0.97 and figures["accuracy"] > 0.8
     best = max(seen, key=lambda f: f["bilabial_auc"] + f["open_auc"])
     assert read_payload(tmp_path / "a.pt", "articulation checkpoint")["validation"] == best
+
+
+def test_weighting_bilabial_frames_makes_the_detector_hear_more_of_them(tmp_path):
+    """`bilabial_weight` > 1 trades false alarms for fewer missed p/b/m on features where classes overlap."""
+    from dreamtalk.models.articulation.model import bilabial
+    from dreamtalk.models.articulation.train import train
+
+    train_set, val = _synthetic_utterances(40, 0, noise=1.5), _synthetic_utterances(20, 1, noise=1.5)
+    cfg = ArticulationConfig(width=16, layers=2, kernel=3)
+    heard = []
+    for weight in (1.0, 4.0):
+        tcfg = ArticulationTrainConfig(steps=150, batch=16, window=24, bilabial_weight=weight)
+        model = train(train_set, "logmel-1", tmp_path / f"w{weight}.pt", ArticulationConfig(**vars(cfg)), tcfg)
+        p = np.concatenate([bilabial(model.probabilities(u.features)) for u in val])
+        is_p = np.concatenate([u.classes for u in val]) == CLASS["P"]
+        heard.append((np.mean(p[is_p] >= 0.5), np.mean(p[~is_p] >= 0.5)))
+    (recall_plain, alarms_plain), (recall_weighted, alarms_weighted) = heard
+    assert recall_weighted > recall_plain + 0.03 and alarms_weighted >= alarms_plain
 
 
 def test_installed_articulation_off_and_missing(monkeypatch, tmp_path):

@@ -137,6 +137,22 @@ def test_features_are_reused_for_the_same_audio(monkeypatch):
     assert len(calls) == engine.FEATURE_CACHE_SIZE + 3
 
 
+def test_front_ends_side_by_side_are_cached_per_part(monkeypatch):
+    """The detector's "whisper,logmel" features reuse EmoDiff's whisper features of the same audio: only the
+    part not seen yet is computed."""
+    from dreamtalk.engines import feature_cache as engine
+
+    calls = []
+    fe = front_end("logmel-1")
+    monkeypatch.setattr(engine, "by_tag", lambda tag, device="cpu": (lambda *a: calls.append(tag) or fe(*a)))
+    monkeypatch.setattr(engine, "_FEATURES", {})
+    audio, rate, _ = buzz_utterance(3, seed=4)
+    first = engine.audio_features("a-1", audio, rate, 25.0, 30)
+    both = engine.audio_features("a-1,b-1", audio, rate, 25.0, 30)
+    assert calls == ["a-1", "b-1"] and both.shape == (30, 2 * fe.dim)
+    np.testing.assert_array_equal(both[:, :fe.dim], first)
+
+
 def test_models_trained_without_blinks_get_blink_events(tmp_path, monkeypatch):
     from dreamtalk.core.arkit import INDEX
     from dreamtalk.evaluation.dynamics import blink_stats

@@ -79,3 +79,17 @@ def test_default_frontend_is_whisper_when_installed_else_logmel():
     assert default_name() == ("whisper" if installed else "logmel")
     assert get_frontend(default_name()).describe()["tag"].startswith(default_name())
     assert by_tag(default_tag()).name == default_name()  # training's default is this one front end
+
+
+def test_front_ends_read_side_by_side_concatenate_their_parts_under_a_joined_tag():
+    from dreamtalk.features import by_tag, default_tag, part_tags
+
+    tag = f"{default_tag()},logmel-1"
+    both = by_tag(tag)
+    audio = burst()
+    feats = both(audio, RATE, 25.0, 75)
+    first, second = by_tag(default_tag())(audio, RATE, 25.0, 75), by_tag("logmel-1")(audio, RATE, 25.0, 75)
+    assert both.tag == tag and part_tags(tag) == [default_tag(), "logmel-1"] and both.dim == first.shape[1] + second.shape[1]
+    np.testing.assert_allclose(feats, np.concatenate([first, second], axis=1), atol=1e-5)
+    with pytest.raises(InputError, match="unknown audio front end"):
+        by_tag("logmel-1,wav2vec-1")

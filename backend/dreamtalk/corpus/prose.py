@@ -47,11 +47,16 @@ def split_sentences(cookie: str) -> list[str]:
     return [s.strip() for s in _BOUNDARY.split(body)]
 
 
+def words_of(sentence: str) -> list[str]:
+    """The sentence's words, lower case, as the dictionary spells them."""
+    return _WORD.findall(sentence.lower())
+
+
 def speakable(sentence: str, dictionary) -> bool:
     """A plain sentence of MIN_WORDS..MAX_WORDS words that all have a pronunciation in `dictionary`."""
     if not _SENTENCE.fullmatch(sentence):
         return False
-    words = _WORD.findall(sentence.lower())
+    words = words_of(sentence)
     return MIN_WORDS <= len(words) <= MAX_WORDS and all(w in dictionary for w in words)
 
 

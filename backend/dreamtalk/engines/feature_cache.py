@@ -1,7 +1,8 @@
 """Audio features for the learned engines, reused when the same audio comes again.
 
 Regenerating with other settings (emotion, seed, guidance) sends the same audio; its features (the
-Whisper encoder is the slow part) are kept for the last `FEATURE_CACHE_SIZE` requests. The server runs
+Whisper encoder is the slow part) are kept: the last `FEATURE_CACHE_SIZE` feature arrays (a request reads one
+per front end: EmoDiff's, and the articulation detector's other one). The server runs
 engines in threads, so the cache is guarded by a lock.
 """
 
@@ -12,16 +13,20 @@ import threading
 
 import numpy as np
 
-from ..features import by_tag
+from ..features import by_tag, part_tags
 
-FEATURE_CACHE_SIZE = 4
+FEATURE_CACHE_SIZE = 8
 _FEATURES: dict[tuple, np.ndarray] = {}  # the last few feature arrays (same audio, other emotion or seed)
 _FEATURES_LOCK = threading.Lock()
 
 
 def audio_features(tag: str, audio: np.ndarray, rate: int, fps: float, frames: int, device: str = "cpu") -> np.ndarray:
     """`(frames, D)` features of front end `tag` (run on `device`) for `audio`, from the cache when it was
-    seen before (on any device: they agree to float rounding)."""
+    seen before (on any device: they agree to float rounding). Front ends read side by side are cached per
+    part, so a detector reading the model's features plus another front end computes only the other one."""
+    parts = part_tags(tag)
+    if len(parts) > 1:
+        return np.concatenate([audio_features(part, audio, rate, fps, frames, device) for part in parts], axis=1)
     key = (tag, hashlib.sha1(np.ascontiguousarray(audio).tobytes()).hexdigest(), rate, fps, frames)
     with _FEATURES_LOCK:
         cached = _FEATURES.get(key)

@@ -1,6 +1,6 @@
 """Audio front ends: frame-aligned features at the curves' frame rate, cached per utterance."""
 
-from .frontend import FrontEnd
+from .frontend import FrontEnd, part_tags
 from .registry import (
     DEFAULT,
     FALLBACK,
@@ -14,5 +14,5 @@ from .registry import (
 
 __all__ = [
     "DEFAULT", "FALLBACK", "SAMPLE_RATE", "FrontEnd", "available", "by_tag", "default_name", "default_tag",
-    "get_frontend",
+    "get_frontend", "part_tags",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..core.errors import InputError
-from .frontend import FrontEnd
+from .frontend import SEPARATOR, FrontEnd, part_tags, side_by_side
 
 
 def _logmel(version: str | None = None, device: str = "cpu") -> FrontEnd:
@@ -56,8 +56,10 @@ def get_frontend(name: str, version: str | None = None, device: str = "cpu") -> 
 
 
 def by_tag(tag: str, device: str = "cpu") -> FrontEnd:
-    """The front end with this `name-version` tag (a checkpoint's record), on `device`; a one-line error
-    when this build's version of that front end differs."""
+    """The front end with this `name-version` tag (a checkpoint's record; tags joined by ',' read those front
+    ends side by side), on `device`; a one-line error when this build's version of that front end differs."""
+    if SEPARATOR in tag:
+        return side_by_side([by_tag(part, device) for part in part_tags(tag)])
     name, _, version = tag.partition("-")  # name-version; versions may hold dashes (base-ct2-1)
     fe = get_frontend(name, version or None, device)
     if fe.tag != tag:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..features import default_tag
+from ..features import default_tag, get_frontend
 from .articulation.config import ArticulationTrainConfig
 from .lip.config import LipRefinerConfig, LipTrainConfig
 
@@ -208,12 +208,22 @@ def _add_articulation(models) -> None:
     a.add_argument("--val-split", default="val", help="held-out split for the figures and the best checkpoint "
                    "('none': off)")
     a.add_argument("--augment", type=int, default=0, help="also train on N augmented copies of each utterance")
-    a.add_argument("--frontend", help="audio front end tag (default: the default front end's)")
+    a.add_argument("--frontend", help="audio front end tag; tags joined by ',' are read side by side (default: "
+                   "the default front end's with log-mel beside it, as the shipped detector)")
     a.add_argument("--steps", type=int, default=ArticulationTrainConfig.steps, help="optimizer steps")
+    a.add_argument("--bilabial-weight", type=float, default=ArticulationTrainConfig.bilabial_weight,
+                   help="weight of p/b/m frames in the loss (others 1)")
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--out", default="articulation.pt", help="checkpoint path")
     a.add_argument("--force", action="store_true", help="overwrite --out when it exists")
     a.set_defaults(func=cmd_train_articulation)
+
+
+def detector_front_end() -> str:
+    """The default front end's tag with log-mel read beside it (spectral detail for telling places of
+    articulation apart: docs/lip.md); log-mel alone where it is the default."""
+    tag, logmel = default_tag(), get_frontend("logmel").tag
+    return tag if tag == logmel else f"{tag},{logmel}"
 
 
 def cmd_train_articulation(args: argparse.Namespace) -> int:
@@ -224,7 +234,7 @@ def cmd_train_articulation(args: argparse.Namespace) -> int:
     _check_out_folder(args.out)
     if Path(args.out).exists() and not args.force:
         raise InputError(f"{args.out} exists; pass --force to overwrite it")
-    front_end = args.frontend or default_tag()
+    front_end = args.frontend or detector_front_end()
     utterances = load_utterances(args.corpus, front_end, args.split, args.augment)
     val = None if args.val_split.lower() == "none" else load_utterances(args.corpus, front_end, args.val_split)
     print(f"{len(utterances)} training utterances, {len(val or [])} held out ({args.val_split})")
@@ -236,8 +246,8 @@ def cmd_train_articulation(args: argparse.Namespace) -> int:
         bar(f"loss {loss:.4f}", step / steps)
 
     try:
-        train(utterances, front_end, args.out, tcfg=ArticulationTrainConfig(steps=args.steps, seed=args.seed),
-              val=val, report=report)
+        train(utterances, front_end, args.out, val=val, report=report,
+              tcfg=ArticulationTrainConfig(steps=args.steps, seed=args.seed, bilabial_weight=args.bilabial_weight))
     finally:
         bar.close()
     from .articulation.model import ArticulationModel

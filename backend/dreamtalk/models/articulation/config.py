@@ -37,5 +37,6 @@ class ArticulationTrainConfig:
     lr: float = 1e-3  # AdamW learning rate
     weight_decay: float = 1e-2
     feature_noise: float = 0.3  # Gaussian noise on the normalised features
+    bilabial_weight: float = 2.0  # weight of p/b/m frames in the cross-entropy (others 1): fewer missed closures
     val_every: int = 250  # steps between validation figures (and best-checkpoint choices)
     seed: int = 0

@@ -29,14 +29,15 @@ class Utterance:
 
 def load_utterances(corpus_root: str | Path, front_end: str, split: str, augment: int = 0,
                     limit: int | None = None) -> list[Utterance]:
-    """Utterances of one split of a built corpus that have timed phones, with `augment` augmented copies each."""
+    """Utterances of one split of a built corpus that have timed phones, with `augment` augmented copies each;
+    front ends read side by side come from each part's feature cache."""
     from ...corpus.store import Corpus, phones_of
-    from ...features import by_tag
+    from ...features import by_tag, part_tags
 
     root = Path(corpus_root)
     if not (root / "corpus.json").is_file():
         raise InputError(f"{root} is not a built corpus (no corpus.json): the detector learns from timed phones")
-    corpus, fe = Corpus(root), by_tag(front_end)
+    corpus, parts = Corpus(root), [by_tag(tag) for tag in part_tags(front_end)]
     records = [r for r in corpus.select(split) if r.get("phones")]
     if not records:
         raise InputError(f"{root} has no utterances with phones in split {split!r}")
@@ -45,7 +46,7 @@ def load_utterances(corpus_root: str | Path, front_end: str, split: str, augment
     out = []
     for record in records:
         for copy in range(augment + 1):
-            feats = corpus.features(record, fe, copy)
+            feats = np.concatenate([corpus.features(record, fe, copy) for fe in parts], axis=1)
             out.append(Utterance(feats, frame_classes(phones_of(record), len(feats), corpus.header.get("fps", 25.0))))
     return out
 
@@ -106,6 +107,8 @@ def train(utterances: list[Utterance], front_end: str, out: str | Path, cfg: Art
     mean, std = statistics(utterances)
     model = ArticulationModel(ArticulationNet(cfg), mean, std, front_end)
     optimizer = torch.optim.AdamW(model.net.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    class_weights = torch.ones(len(PHONES))
+    class_weights[list(BILABIAL_CLASSES)] = tcfg.bilabial_weight
     best = -np.inf
     for step in range(1, tcfg.steps + 1):
         model.net.train()
@@ -114,7 +117,7 @@ def train(utterances: list[Utterance], front_end: str, out: str | Path, cfg: Art
         z = z + tcfg.feature_noise * torch.randn_like(z)
         logits = model.net(z)
         loss = nn.functional.cross_entropy(logits.reshape(-1, len(PHONES)), torch.from_numpy(classes).reshape(-1),
-                                           ignore_index=-1)
+                                           weight=class_weights, ignore_index=-1)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
