@@ -24,10 +24,13 @@ def audio_features(tag: str, audio: np.ndarray, rate: int, fps: float, frames: i
     """`(frames, D)` features of front end `tag` (run on `device`) for `audio`, from the cache when it was
     seen before (on any device: they agree to float rounding). Front ends read side by side are cached per
     part, so a detector reading the model's features plus another front end computes only the other one."""
-    parts = part_tags(tag)
-    if len(parts) > 1:
-        return np.concatenate([audio_features(part, audio, rate, fps, frames, device) for part in parts], axis=1)
-    key = (tag, hashlib.sha1(np.ascontiguousarray(audio).tobytes()).hexdigest(), rate, fps, frames)
+    digest = hashlib.sha1(np.ascontiguousarray(audio).tobytes()).hexdigest()
+    parts = [_features(part, digest, audio, rate, fps, frames, device) for part in part_tags(tag)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
+def _features(tag: str, digest: str, audio: np.ndarray, rate: int, fps: float, frames: int, device: str) -> np.ndarray:
+    key = (tag, digest, rate, fps, frames)
     with _FEATURES_LOCK:
         cached = _FEATURES.get(key)
     if cached is not None:

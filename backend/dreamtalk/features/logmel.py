@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from scipy import fft as scipy_fft
 
 from ..core.audio import resample
 from .prosody import frame_windows, pitch
@@ -47,10 +48,10 @@ def mel_filterbank(n_fft: int, rate: int = RATE, n_mels: int = N_MELS) -> np.nda
 
 def log_mel(audio: np.ndarray, rate: int, frame_rate: float, num_frames: int) -> np.ndarray:
     """`(num_frames, N_MELS)` log-mel spectra of Hann windows centred on k / frame_rate."""
-    windows = frame_windows(audio, rate, frame_rate, num_frames, WINDOW)  # (T, W)
-    windows = windows * np.hanning(windows.shape[1])[None, :]
+    windows = frame_windows(np.asarray(audio, np.float32), rate, frame_rate, num_frames, WINDOW)  # (T, W)
+    windows = windows * np.hanning(windows.shape[1]).astype(np.float32)[None, :]
     n_fft = 1 << int(np.ceil(np.log2(windows.shape[1])))
-    power = np.abs(np.fft.rfft(windows, n=n_fft, axis=1)) ** 2
+    power = np.abs(scipy_fft.rfft(windows, n=n_fft, axis=1)) ** 2  # float32 (numpy's FFT works in float64)
     return np.log(power @ mel_filterbank(n_fft).T + 1e-8).astype(np.float32)
 
 

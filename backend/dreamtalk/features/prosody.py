@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import fft as scipy_fft
 
 F0_MIN, F0_MAX = 70.0, 400.0  # Hz: search range of the pitch tracker
 
@@ -26,13 +27,13 @@ def loudness(audio: np.ndarray, sample_rate: int, fps: float, num_frames: int) -
 
 def pitch(audio: np.ndarray, sample_rate: int, fps: float, num_frames: int) -> np.ndarray:
     """F0 in Hz per frame by normalised autocorrelation (0 where unvoiced)."""
-    windows = frame_windows(audio, sample_rate, fps, num_frames, width=0.04)
+    windows = frame_windows(np.asarray(audio, np.float32), sample_rate, fps, num_frames, width=0.04)
     windows = windows - windows.mean(axis=1, keepdims=True)
-    windows *= np.hanning(windows.shape[1])[None, :]
-    size = 1 << int(np.ceil(np.log2(2 * windows.shape[1])))
-    spectrum = np.fft.rfft(windows, n=size, axis=1)
-    corr = np.fft.irfft(np.abs(spectrum) ** 2, n=size, axis=1)  # (T, size)
+    windows *= np.hanning(windows.shape[1]).astype(np.float32)[None, :]
     lag_min, lag_max = int(sample_rate / F0_MAX), int(sample_rate / F0_MIN)
+    size = scipy_fft.next_fast_len(windows.shape[1] + lag_max, real=True)  # no wrap-around below lag_max
+    spectrum = scipy_fft.rfft(windows, n=size, axis=1)  # float32 in, float32 out
+    corr = scipy_fft.irfft(np.abs(spectrum) ** 2, n=size, axis=1)  # (T, size)
     region = corr[:, lag_min:lag_max] / (corr[:, :1] + 1e-9)
     best = np.argmax(region, axis=1)
     strength = region[np.arange(len(best)), best]
