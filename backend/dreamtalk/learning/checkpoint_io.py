@@ -92,6 +92,37 @@ class Checkpointed:
         return Path(dst)
 
 
+class NetworkCheckpointed(Checkpointed):
+    """A `Checkpointed` model made of a network with a config dataclass (`net.cfg`), the statistics of its
+    inputs (`mean`, `std`) and the audio front end it reads (`front_end`), whose payload also records one
+    list of names the build must agree on (the lip refiner's mouth group, the detector's phone set)."""
+
+    NETWORK_CLASS: ClassVar[type]  # the network class, built from CONFIG_CLASS
+    CONFIG_CLASS: ClassVar[type]  # its config dataclass
+    NAMES_KEY: ClassVar[str]  # payload field of the names
+    NAMES: ClassVar[tuple[str, ...]]  # what this build expects there
+    NAMES_WHAT: ClassVar[str]  # how errors call them, e.g. "mouth group"
+
+    @property
+    def cfg(self):
+        return self.net.cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.checkpoint_header(), **network_payload(self.net, self.mean, self.std, self.front_end),
+                self.NAMES_KEY: list(self.NAMES)}
+
+    @classmethod
+    def check_payload(cls, data: dict[str, Any]) -> None:
+        super().check_payload(data)
+        if tuple(data.get(cls.NAMES_KEY, ())) != cls.NAMES:
+            raise InputError(f"{cls.WHAT} uses a different {cls.NAMES_WHAT}")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        cls.check_payload(data)
+        return cls(*network_from_payload(data, cls.NETWORK_CLASS, cls.CONFIG_CLASS))
+
+
 def network_payload(net: torch.nn.Module, mean: np.ndarray, std: np.ndarray, front_end: str) -> dict[str, Any]:
     """The payload fields of a network with a config dataclass `net.cfg`, the statistics of its inputs and the
     audio front end it reads (the lip refiner, the articulation detector)."""

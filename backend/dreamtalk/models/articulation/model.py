@@ -4,13 +4,13 @@ checkpoints (config, statistics, phone set, front-end tag, format version; `lear
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from ...core.errors import InputError
-from ...learning.checkpoint_io import Checkpointed, network_from_payload, network_payload
+from ...learning.checkpoint_io import NetworkCheckpointed
 from ...learning.devices import OnDevice
 from .config import FORMAT_VERSION, ArticulationConfig
 from .labels import BILABIAL_CLASSES, OPEN_CLASSES, PHONES
@@ -18,21 +18,22 @@ from .network import ArticulationNet
 
 
 @dataclass
-class ArticulationModel(OnDevice, Checkpointed):
+class ArticulationModel(OnDevice, NetworkCheckpointed):
     """Everything needed to detect: the network and the statistics of the features it was trained on."""
 
     KIND: ClassVar[str] = "articulation-detector"
     WHAT: ClassVar[str] = "articulation detector checkpoint"
     FORMAT_VERSION: ClassVar[int] = FORMAT_VERSION
+    NETWORK_CLASS: ClassVar[type] = ArticulationNet
+    CONFIG_CLASS: ClassVar[type] = ArticulationConfig
+    NAMES_KEY: ClassVar[str] = "phones"
+    NAMES: ClassVar[tuple[str, ...]] = PHONES
+    NAMES_WHAT: ClassVar[str] = "phone set"
 
     net: ArticulationNet
     mean: np.ndarray  # (audio_dim,) per-channel mean of the training features
     std: np.ndarray  # (audio_dim,) per-channel std (floored)
     front_end: str  # audio front-end tag (dreamtalk.features)
-
-    @property
-    def cfg(self) -> ArticulationConfig:
-        return self.net.cfg
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """`(T, len(PHONES))` phone probabilities of each frame of `(T, audio_dim)` features."""
@@ -44,21 +45,6 @@ class ArticulationModel(OnDevice, Checkpointed):
         self.net.eval()
         with torch.inference_mode():
             return self.net(z)[0].softmax(-1).float().cpu().numpy()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.checkpoint_header(), **network_payload(self.net, self.mean, self.std, self.front_end),
-                "phones": list(PHONES)}
-
-    @classmethod
-    def check_payload(cls, data: dict[str, Any]) -> None:
-        super().check_payload(data)
-        if tuple(data.get("phones", ())) != PHONES:
-            raise InputError(f"{cls.WHAT} uses a different phone set")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ArticulationModel:
-        cls.check_payload(data)
-        return cls(*network_from_payload(data, ArticulationNet, ArticulationConfig))
 
 
 def bilabial(probabilities: np.ndarray) -> np.ndarray:
