@@ -11,6 +11,8 @@ Sets (from a corpus built with `dreamtalk corpus build ... --mbrola-hours H`):
   espeak-dense  the pool's sentences densest in p/b/m (most per word first; like the validation sets'
                 bilabial-dense sentences) spoken by the test-split espeak-ng variants
   mbrola-dense  the same sentences spoken by MBROLA us3
+  espeak-harvard / mbrola-harvard  40 Harvard sentences of lists 4-9 (the validation sets read lists 1-3),
+                spoken by the test-split espeak-ng variants / MBROLA us3
 The three word-list sets are corpus records of the random-word text source (not the read-sentence
 shards). Phones: the record's (forced alignment, or the synthesizer's phones retimed on it), the same
 reference as the validation sets; the prose sets are forced-aligned with their transcript here. Each
@@ -35,7 +37,31 @@ from dreamtalk.evaluation.protocol import ENGINES, ValidationConfig, run_clip, s
 SETS = {"espeak-test": ("test", "espeak", 24), "mbrola-val": ("val", "mbrola", 24), "real-dev": ("real", "real", 100)}
 ESPEAK_TEST = ("m3", "f2", "benjamin", "belinda")
 PROSE_SETS = {"espeak-prose": (0, ESPEAK_TEST), "mbrola-prose": (3, ("us3",)),
-              "espeak-dense": (None, ESPEAK_TEST), "mbrola-dense": (None, ("us3",))}  # offset None: densest first
+              "espeak-dense": (None, ESPEAK_TEST), "mbrola-dense": (None, ("us3",)),  # offset None: densest first
+              "espeak-harvard": ("harvard", ESPEAK_TEST), "mbrola-harvard": ("harvard", ("us3",))}
+# Harvard sentences (IEEE 1969) of lists 4-9, none of the validation sets' (lists 1-3): the same kind of text
+HARVARD_DEV = (
+    "The spot on the blotter was made by green ink.", "Mud was spattered on the front of his white shirt.",
+    "The cigar burned a hole in the desk top.", "The empty flask stood on the tin tray.",
+    "A speedy man can beat this track mark.", "He broke a new shoelace that day.",
+    "The coffee stand is too high for the couch.", "The urge to write short stories is rare.",
+    "The pirates seized the crew of the lost ship.", "She sewed the torn coat quite neatly.",
+    "Hoist the load to your left shoulder.", "Take the winding path to reach the lake.",
+    "Note closely the size of the gas tank.", "Wipe the grease off his dirty face.",
+    "Mend the coat before you go out.", "The wrist was badly strained and hung limp.",
+    "The stray cat gave birth to kittens.", "The young girl gave no clear response.",
+    "The meal was cooked before the bell rang.", "What joy there is in living.",
+    "A king ruled the state in the early days.", "The ship was torn apart on the sharp reef.",
+    "Sickness kept him home the third week.", "The wide road shimmered in the hot sun.",
+    "The lazy cow lay in the cool grass.", "Lift the square stone over the fence.",
+    "The rope will bind the seven books at once.", "Hop over the fence and plunge in.",
+    "The friendly gang left the drug store.", "Mesh wire keeps chicks inside.",
+    "The frosty air passed through the coat.", "The crooked maze failed to fool the mouse.",
+    "Adding fast leads to wrong sums.", "The show was a flop from the very start.",
+    "A saw is a tool used for making boards.", "The wagon moved on well oiled wheels.",
+    "March the soldiers past the next hill.", "A cup of sugar makes sweet fudge.",
+    "Place a rosebush near the porch steps.", "Both lost their lives in the raging storm.",
+)
 COLUMNS = ("closure_rate", "open_bilabial_auc", "lag_mean", "lag_abs_mean", "lag_worst", "lag_pooled",
            "blinks_per_min", "blink_complete", "emotion_accuracy", "contrast", "upper_sd")
 
@@ -56,8 +82,9 @@ def dev_clips(corpus: Corpus, name: str, limit: int | None) -> list[dict]:
 
 
 def prose_clips(name: str, count: int) -> list[dict]:
-    """`count` development-pool sentences (every 7th from the set's offset, or the densest in p/b/m where
-    the offset is None) spoken by the set's voices, forced-aligned with their transcript."""
+    """`count` development-pool sentences (every 7th from the set's offset, the densest in p/b/m where the
+    offset is None, Harvard sentences of lists 4-9 where it is "harvard") spoken by the set's voices,
+    forced-aligned with their transcript."""
     from dreamtalk.align.sphinx import align
     from dreamtalk.core.audio import prepare_audio
     from dreamtalk.corpus.prose import pool
@@ -65,8 +92,12 @@ def prose_clips(name: str, count: int) -> list[dict]:
 
     offset, voices = PROSE_SETS[name]
     sentences, clips = pool("dev"), []
-    texts = ([sentences[(i * 7 + offset) % len(sentences)] for i in range(count)] if offset is not None
-             else sorted(sentences, key=bilabials_per_word, reverse=True)[:count])
+    if offset == "harvard":
+        texts = list(HARVARD_DEV[:count])
+    elif offset is None:
+        texts = sorted(sentences, key=bilabials_per_word, reverse=True)[:count]
+    else:
+        texts = [sentences[(i * 7 + offset) % len(sentences)] for i in range(count)]
     for i, text in enumerate(texts):
         voice = voices[i % len(voices)]
         audio16, _ = prepare_audio(*speak(text, voice), 16000)
