@@ -13,8 +13,7 @@ def frame_windows(audio: np.ndarray, sample_rate: int, fps: float, num_frames: i
     half = int(round(width * sample_rate / 2))
     centers = np.round(np.arange(num_frames) * sample_rate / fps).astype(np.int64)
     padded = np.pad(audio, (half, half + 1))
-    offsets = np.arange(2 * half)
-    return padded[centers[:, None] + offsets[None, :]]  # (T, W)
+    return np.lib.stride_tricks.sliding_window_view(padded, 2 * half)[centers]  # (T, W), a copy
 
 
 def loudness(audio: np.ndarray, sample_rate: int, fps: float, num_frames: int) -> np.ndarray:
