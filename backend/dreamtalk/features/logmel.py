@@ -1,10 +1,12 @@
-"""Log-mel + energy + pitch features, one row per curve frame (numpy/scipy only, no weights).
+"""Log-mel + energy + pitch features, one row per curve frame (no weights; FFTs on torch, see below).
 
 Per frame k (time k/fps): a 40-band log-mel spectrum (Slaney-style triangular filters, 60 Hz-7.6 kHz)
 of a 32 ms Hann window at each of `SUBFRAMES` sub-positions spread over the frame period (so a 25 fps
 row keeps the 10 ms detail a mel front end normally has), log RMS energy, and the pitch excursion in
 semitones plus a voicing flag from the autocorrelation tracker of `features.prosody`.
 Features are not normalised here; models normalise with statistics stored in their checkpoints.
+The FFTs run on torch in float32: the learned engines that read these features have torch loaded already,
+so a cold start imports nothing more (scipy's FFT module would cost about 65 ms there).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import fft as scipy_fft
 
 from ..core.audio import resample
 from .prosody import frame_windows, pitch
@@ -46,12 +47,27 @@ def mel_filterbank(n_fft: int, rate: int = RATE, n_mels: int = N_MELS) -> np.nda
     return (bank * (2.0 / (upper - lower))).astype(np.float32)  # area-normalised (Slaney)
 
 
+def power_spectra(windows: np.ndarray, n_fft: int) -> np.ndarray:
+    """`(T, n_fft // 2 + 1)` power spectra of float32 rows zero-padded to `n_fft` (torch's float32 FFT)."""
+    import torch
+
+    return (torch.fft.rfft(torch.from_numpy(np.ascontiguousarray(windows)), n=n_fft, dim=1).abs() ** 2).numpy()
+
+
+def autocorrelation(windows: np.ndarray, size: int) -> np.ndarray:
+    """`prosody.autocorrelation` on torch's float32 FFT."""
+    import torch
+
+    spectrum = torch.fft.rfft(torch.from_numpy(np.ascontiguousarray(windows)), n=size, dim=1)
+    return torch.fft.irfft(spectrum.abs() ** 2, n=size, dim=1).numpy()
+
+
 def log_mel(audio: np.ndarray, rate: int, frame_rate: float, num_frames: int) -> np.ndarray:
     """`(num_frames, N_MELS)` log-mel spectra of Hann windows centred on k / frame_rate."""
     windows = frame_windows(np.asarray(audio, np.float32), rate, frame_rate, num_frames, WINDOW)  # (T, W)
     windows = windows * np.hanning(windows.shape[1]).astype(np.float32)[None, :]
     n_fft = 1 << int(np.ceil(np.log2(windows.shape[1])))
-    power = np.abs(scipy_fft.rfft(windows, n=n_fft, axis=1)) ** 2  # float32 (numpy's FFT works in float64)
+    power = power_spectra(windows, n_fft)
     return np.log(power @ mel_filterbank(n_fft).T + 1e-8).astype(np.float32)
 
 
@@ -66,7 +82,7 @@ def features(audio: np.ndarray, sample_rate: int, fps: float, num_frames: int) -
     mel = fine.reshape(num_frames, SUBFRAMES * N_MELS)
     windows = frame_windows(audio, RATE, fps, num_frames, max(2.0 / fps, 0.04))
     energy = np.log(np.mean(windows**2, axis=1) + 1e-8)
-    f0 = pitch(audio, RATE, fps, num_frames)
+    f0 = pitch(audio, RATE, fps, num_frames, autocorrelation)
     return np.column_stack([mel, energy, semitones(f0) / 12.0, (f0 > 0)]).astype(np.float32)
 
 

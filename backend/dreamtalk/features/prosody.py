@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from scipy import fft as scipy_fft
 
 F0_MIN, F0_MAX = 70.0, 400.0  # Hz: search range of the pitch tracker
 
@@ -24,15 +25,24 @@ def loudness(audio: np.ndarray, sample_rate: int, fps: float, num_frames: int) -
     return np.clip((rms_db - low) / max(high - low, 6.0), 0.0, 1.0).astype(np.float32)
 
 
-def pitch(audio: np.ndarray, sample_rate: int, fps: float, num_frames: int) -> np.ndarray:
-    """F0 in Hz per frame by normalised autocorrelation (0 where unvoiced)."""
+def autocorrelation(windows: np.ndarray, size: int) -> np.ndarray:
+    """`(T, size)` circular autocorrelation of each float32 row zero-padded to `size` (scipy's float32 FFTs;
+    imported here, so importing this module does not import scipy)."""
+    from scipy import fft as scipy_fft
+
+    return scipy_fft.irfft(np.abs(scipy_fft.rfft(windows, n=size, axis=1)) ** 2, n=size, axis=1)
+
+
+def pitch(audio: np.ndarray, sample_rate: int, fps: float, num_frames: int,
+          autocorrelate: Callable[[np.ndarray, int], np.ndarray] = autocorrelation) -> np.ndarray:
+    """F0 in Hz per frame by normalised autocorrelation (0 where unvoiced); `autocorrelate` computes it
+    (another FFT backend may be passed: the log-mel front end runs on torch's)."""
     windows = frame_windows(np.asarray(audio, np.float32), sample_rate, fps, num_frames, width=0.04)
     windows = windows - windows.mean(axis=1, keepdims=True)
     windows *= np.hanning(windows.shape[1]).astype(np.float32)[None, :]
     lag_min, lag_max = int(sample_rate / F0_MAX), int(sample_rate / F0_MIN)
-    size = scipy_fft.next_fast_len(windows.shape[1] + lag_max, real=True)  # no wrap-around below lag_max
-    spectrum = scipy_fft.rfft(windows, n=size, axis=1)  # float32 in, float32 out
-    corr = scipy_fft.irfft(np.abs(spectrum) ** 2, n=size, axis=1)  # (T, size)
+    size = 1 << int(np.ceil(np.log2(windows.shape[1] + lag_max)))  # no wrap-around below lag_max
+    corr = autocorrelate(windows, size)  # (T, size)
     region = corr[:, lag_min:lag_max] / (corr[:, :1] + 1e-9)
     best = np.argmax(region, axis=1)
     strength = region[np.arange(len(best)), best]
