@@ -36,8 +36,8 @@ from dreamtalk.evaluation.protocol import ENGINES, ValidationConfig, run_clip, s
 
 SETS = {"espeak-test": ("test", "espeak", 24), "mbrola-val": ("val", "mbrola", 24), "real-dev": ("real", "real", 100)}
 ESPEAK_TEST = ("m3", "f2", "benjamin", "belinda")
-PROSE_SETS = {"espeak-prose": (0, ESPEAK_TEST), "mbrola-prose": (3, ("us3",)),
-              "espeak-dense": (None, ESPEAK_TEST), "mbrola-dense": (None, ("us3",)),  # offset None: densest first
+PROSE_SETS = {"espeak-prose": ("spread 0", ESPEAK_TEST), "mbrola-prose": ("spread 3", ("us3",)),
+              "espeak-dense": ("densest", ESPEAK_TEST), "mbrola-dense": ("densest", ("us3",)),
               "espeak-harvard": ("harvard", ESPEAK_TEST), "mbrola-harvard": ("harvard", ("us3",))}
 # Harvard sentences (IEEE 1969) of lists 4-9, none of the validation sets' (lists 1-3): the same kind of text
 HARVARD_DEV = (
@@ -82,37 +82,37 @@ def dev_clips(corpus: Corpus, name: str, limit: int | None) -> list[dict]:
 
 
 def prose_clips(name: str, count: int) -> list[dict]:
-    """`count` development-pool sentences (every 7th from the set's offset, the densest in p/b/m where the
-    offset is None, Harvard sentences of lists 4-9 where it is "harvard") spoken by the set's voices,
-    forced-aligned with their transcript."""
-    from dreamtalk.align.sphinx import align
-    from dreamtalk.core.audio import prepare_audio
-    from dreamtalk.corpus.prose import pool
-    from dreamtalk.corpus.store import encode_phones
+    """`count` sentences of the set's kind (`set_texts`) spoken by the set's voices, forced-aligned with their
+    transcript."""
+    from dreamtalk.evaluation.validation_set import aligned_clip
 
-    offset, voices = PROSE_SETS[name]
-    sentences, clips = pool("dev"), []
-    if offset == "harvard":
-        texts = list(HARVARD_DEV[:count])
-    elif offset is None:
-        texts = sorted(sentences, key=bilabials_per_word, reverse=True)[:count]
-    else:
-        texts = [sentences[(i * 7 + offset) % len(sentences)] for i in range(count)]
-    for i, text in enumerate(texts):
-        voice = voices[i % len(voices)]
-        audio16, _ = prepare_audio(*speak(text, voice), 16000)
-        clips.append({"id": f"{name}-{i:03d}", "set": name, "voice": voice, "text": text,
-                      "phones": encode_phones(align(audio16, 16000, text)), "audio": audio16.astype(np.float32)})
-    return clips
+    kind, voices = PROSE_SETS[name]
+    return [aligned_clip(name, i, *speak(text, voices[i % len(voices)]), text, voices[i % len(voices)])
+            for i, text in enumerate(set_texts(kind, count))]
+
+
+def set_texts(kind: str, count: int) -> list[str]:
+    """'spread K': every 7th development-pool sentence from the K-th; 'densest': the pool's sentences with
+    the most p/b/m per word; 'harvard': Harvard sentences of lists 4-9."""
+    from dreamtalk.corpus.prose import pool
+
+    if kind == "harvard":
+        return list(HARVARD_DEV[:count])
+    sentences = pool("dev")
+    if kind == "densest":
+        return sorted(sentences, key=bilabials_per_word, reverse=True)[:count]
+    offset = int(kind.split()[1])
+    return [sentences[(i * 7 + offset) % len(sentences)] for i in range(count)]
 
 
 def bilabials_per_word(sentence: str) -> float:
     """p/b/m phones per word in the CMU dictionary's first pronunciations."""
     from dreamtalk.align.metrics import cmu_dictionary
     from dreamtalk.corpus.prose import words_of
+    from dreamtalk.procedural.visemes import BILABIALS
 
     words, dictionary = words_of(sentence), cmu_dictionary()
-    return sum(phone in ("P", "B", "M") for word in words for phone in dictionary[word][0]) / len(words)
+    return sum(phone in BILABIALS for word in words for phone in dictionary[word][0]) / len(words)
 
 
 def speak(text: str, voice: str) -> tuple[np.ndarray, int]:

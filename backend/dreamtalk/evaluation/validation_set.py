@@ -84,12 +84,14 @@ def _synthesize(kind: str, text: str, voice: str) -> tuple[np.ndarray, int, list
     return (*other_voices.flite(text, voice), None)
 
 
-def _clip(set_: VoiceSet, index: int, audio, rate: int, text: str, voice: str, espeak_phones=None) -> dict:
+def aligned_clip(set_name: str, index: int, audio, rate: int, text: str, voice: str, espeak_phones=None) -> dict:
+    """Clip `index` of a set: the audio at 16 kHz and its phones forced-aligned with `text` (plus espeak's
+    own phones when given)."""
     from ..align.sphinx import align
     from ..corpus.store import encode_phones
 
     audio16, _ = prepare_audio(audio, rate, RATE)
-    clip = {"id": f"{set_.name}-{index:03d}", "set": set_.name, "voice": voice, "text": text,
+    clip = {"id": f"{set_name}-{index:03d}", "set": set_name, "voice": voice, "text": text,
             "audio": audio16.astype(np.float32), "phones": encode_phones(align(audio16, RATE, text))}
     if espeak_phones is not None:
         clip["phones_espeak"] = encode_phones(espeak_phones)
@@ -133,12 +135,12 @@ def build_set(set_: VoiceSet) -> list[dict]:
         return [_long_clip(set_)]
     if set_.kind in ("librivox", "allison"):
         source = librivox() if set_.kind == "librivox" else allison_rest(set_.clips)
-        return [_clip(set_, i, audio, rate, text, name) for i, (name, audio, rate, text) in enumerate(source)]
+        return [aligned_clip(set_.name, i, audio, rate, text, name) for i, (name, audio, rate, text) in enumerate(source)]
     clips = []
     for i in range(set_.clips):
         voice, text = set_.voices[i % len(set_.voices)], SENTENCES[i % len(SENTENCES)]
         audio, rate, own = _synthesize(set_.kind, text, voice)
-        clips.append(_clip(set_, i, audio, rate, text, voice, own))
+        clips.append(aligned_clip(set_.name, i, audio, rate, text, voice, own))
     return clips
 
 
