@@ -55,11 +55,10 @@ def power_spectra(windows: np.ndarray, n_fft: int) -> np.ndarray:
 
 
 def autocorrelation(windows: np.ndarray, size: int) -> np.ndarray:
-    """`prosody.autocorrelation` on torch's float32 FFT."""
+    """`prosody.autocorrelation` on torch's float32 FFT: the inverse transform of the power spectra."""
     import torch
 
-    spectrum = torch.fft.rfft(torch.from_numpy(np.ascontiguousarray(windows)), n=size, dim=1)
-    return torch.fft.irfft(spectrum.abs() ** 2, n=size, dim=1).numpy()
+    return torch.fft.irfft(torch.from_numpy(power_spectra(windows, size)), n=size, dim=1).numpy()
 
 
 def log_mel(audio: np.ndarray, rate: int, frame_rate: float, num_frames: int) -> np.ndarray:
