@@ -49,6 +49,18 @@ def test_phone_locked_lag_needs_both_classes():
     assert np.isnan(lipsync.phone_locked_lag([(np.linspace(0, 1, 20), phones)], FPS))
 
 
+def test_reference_gap_scores_the_measures_ceiling():
+    phones = alternating_phones()
+    gap = lipsync.reference_gap(phones, FPS, 300)
+    assert lipsync.closure_rate(gap, phones, FPS) == 1.0 and lipsync.open_vs_bilabial_auc(gap, phones, FPS) == 1.0
+    assert lipsync.phone_locked_lag([(gap, phones)], FPS) == 0.0
+    # a vowel of one 40 ms frame between two m: its centre frame (round half to even) is the second m's first,
+    # so even a mouth that follows the phones exactly scores an AUC below 1 there
+    short = [Phone("M", 0.20, 0.36), Phone("AH", 0.36, 0.40), Phone("M", 0.40, 0.56), Phone("AA", 0.56, 0.80)]
+    ceiling = lipsync.open_vs_bilabial_auc(lipsync.reference_gap(short, FPS, 30), short, FPS)
+    assert ceiling == pytest.approx(0.75)
+
+
 def blink_curves(blink: np.ndarray) -> Curves:
     values = np.zeros((len(blink), 52), np.float32)
     values[:, INDEX["eyeBlinkLeft"]] = values[:, INDEX["eyeBlinkRight"]] = blink
@@ -125,8 +137,12 @@ def test_validation_protocol_runs_and_tabulates(monkeypatch, tmp_path):
     figures = results["summary"]["espeak-heldout"]["procedural"]
     assert figures["clips"] == 2 and figures["closure_rate"] > 0.5 and abs(figures["lag_pooled"]) <= 1.0
     assert figures["emotion_accuracy"] >= 0.5 and figures["upper_sd"] > 0
+    reference = results["summary"]["espeak-heldout"][protocol.REFERENCE]
+    assert reference["clips"] == 2 and reference["closure_rate"] == 1.0 and reference["lag_abs_mean"] <= 1.0
+    assert reference["open_bilabial_auc"] >= figures["open_bilabial_auc"]
     md, js = report.write_validation(results, tmp_path)
     assert "| espeak-heldout |" in md.read_text() and js.exists() and (tmp_path / "validation_gaps.npz").exists()
+    assert "### reference: a mouth that follows the reference phones exactly" in md.read_text()
 
 
 def test_eval_cli_refuses_unknown_sets_and_a_harness_without_corpus(capsys):

@@ -47,6 +47,18 @@ def closure_rate(gap: np.ndarray, phones: Sequence, fps: float) -> float:
     return float(np.mean(np.array(mins) <= threshold)) if mins else float("nan")
 
 
+def reference_gap(phones: Sequence, fps: float, num_frames: int) -> np.ndarray:
+    """`(T,)` the lip gap of a mouth that follows the phones exactly, on two levels: shut (0) on every frame of
+    a p/b/m, open (1) on every frame of an open vowel, half-open (0.5) elsewhere. What the lip measures read
+    on it is their ceiling on those phones: the score of a perfectly timed animation at `fps`."""
+    gap = np.full(num_frames, 0.5)
+    for kinds, level in ((OPEN_VOWELS, 1.0), (BILABIALS, 0.0)):  # a p/b/m wins a frame it shares
+        for phone in phones:
+            if _base(phone) in kinds:
+                gap[phone_frames(phone, fps, num_frames)] = level
+    return gap
+
+
 def open_vs_bilabial_auc(gap: np.ndarray, phones: Sequence, fps: float) -> float:
     """AUC that an open vowel's gap exceeds a bilabial's (gap at the frame nearest each phone centre)."""
     def centre_gap(p) -> float:

@@ -20,6 +20,7 @@ from .validation_set import RATE, SETS
 
 ENGINES = {"emodiff": ("emodiff", True), "emodiff-norefine": ("emodiff", False), "procedural": ("procedural", True)}
 MAX_LAG = 5.0  # frames searched either side for the phone-locked lag
+REFERENCE = "reference"  # summary entry per set: the lip measures on a mouth that follows the phones exactly
 
 
 @dataclass(frozen=True)
@@ -41,14 +42,18 @@ def cycled_emotion(index: int) -> tuple[str, float]:
     return emotion, 0.0 if emotion == "neutral" else CYCLE_INTENSITIES[(index // len(EMOTIONS)) % 3]
 
 
+def lip_metrics(gap: np.ndarray, phones: list, fps: float) -> dict:
+    """Per-clip lip figures of a lip gap against the clip's phones."""
+    return {"closure_rate": lipsync.closure_rate(gap, phones, fps),
+            "open_bilabial_auc": lipsync.open_vs_bilabial_auc(gap, phones, fps),
+            "lag": lipsync.phone_locked_lag([(gap, phones)], fps, MAX_LAG)}
+
+
 def clip_metrics(takes: list[Curves], neutral: Curves, clip: dict, emotion: str, classifier) -> dict:
     """Every per-clip figure of the protocol for one engine's output."""
     first = takes[0]
-    gap, phones = lipsync.lip_gap(first.values), phones_of(clip)
-    row = {"closure_rate": lipsync.closure_rate(gap, phones, first.fps),
-           "open_bilabial_auc": lipsync.open_vs_bilabial_auc(gap, phones, first.fps),
-           "lag": lipsync.phone_locked_lag([(gap, phones)], first.fps, MAX_LAG),
-           "predicted": classifier.predict(first), "contrast": contrast(first, neutral, emotion)}
+    row = lip_metrics(lipsync.lip_gap(first.values), phones_of(clip), first.fps)
+    row |= {"predicted": classifier.predict(first), "contrast": contrast(first, neutral, emotion)}
     row |= dynamics.blink_stats(first)
     if len(takes) > 1:
         row |= {"upper_sd": dynamics.diversity(takes)["upper_sd"]}
@@ -84,26 +89,41 @@ class SetResult:
 
 def summarise(rows: list[dict], gaps: list[np.ndarray], phones: list[list], fps: float = 25.0) -> dict:
     """Figures of one engine on one set."""
-    def mean(key: str) -> float:
-        values = np.array([r[key] for r in rows if key in r], float)
-        return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+    minutes = sum(r["seconds"] for r in rows) / 60.0
+    episodes = sum(r["episodes"] for r in rows)
+    return lip_summary(rows, gaps, phones, fps) | {
+        "seconds": 60.0 * minutes, "blinks_per_min": sum(r["blinks"] for r in rows) / max(minutes, 1e-9),
+        "blink_complete": sum(r["complete"] for r in rows) / episodes if episodes else float("nan"),
+        "blink_mean": sum(r["blink_mean"] * r["seconds"] for r in rows) / max(60.0 * minutes, 1e-9),
+        "emotion_accuracy": float(np.mean([r["predicted"] == r["emotion"] for r in rows])),
+        "contrast": _mean(rows, "contrast"), "upper_sd": _mean(rows, "upper_sd")}
 
+
+def _mean(rows: list[dict], key: str) -> float:
+    values = np.array([r[key] for r in rows if key in r], float)
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+
+
+def lip_summary(rows: list[dict], gaps: list[np.ndarray], phones: list[list], fps: float = 25.0) -> dict:
+    """The lip figures of one engine on one set from its per-clip rows (`lip_metrics`) and lip gaps."""
     lags = np.array([r["lag"] for r in rows], float)
     finite = np.isfinite(lags)
-    minutes = sum(r["seconds"] for r in rows) / 60.0
     worst = int(np.nanargmax(np.where(finite, np.abs(lags), -1))) if finite.any() else None
-    episodes = sum(r["episodes"] for r in rows)
-    return {"clips": len(rows), "seconds": 60.0 * minutes, "closure_rate": mean("closure_rate"),
-            "open_bilabial_auc": mean("open_bilabial_auc"), "lag_mean": float(np.nanmean(lags)) if finite.any() else
-            float("nan"), "lag_abs_mean": float(np.nanmean(np.abs(lags))) if finite.any() else float("nan"),
+    return {"clips": len(rows), "closure_rate": _mean(rows, "closure_rate"),
+            "open_bilabial_auc": _mean(rows, "open_bilabial_auc"),
+            "lag_mean": float(np.nanmean(lags)) if finite.any() else float("nan"),
+            "lag_abs_mean": float(np.nanmean(np.abs(lags))) if finite.any() else float("nan"),
             "lag_worst": float(lags[worst]) if worst is not None else float("nan"),
             "lag_worst_clip": rows[worst]["id"] if worst is not None else "",
-            "lag_pooled": lipsync.phone_locked_lag(list(zip(gaps, phones)), fps, MAX_LAG, 0.25),
-            "blinks_per_min": sum(r["blinks"] for r in rows) / max(minutes, 1e-9),
-            "blink_complete": sum(r["complete"] for r in rows) / episodes if episodes else float("nan"),
-            "blink_mean": sum(r["blink_mean"] * r["seconds"] for r in rows) / max(60.0 * minutes, 1e-9),
-            "emotion_accuracy": float(np.mean([r["predicted"] == r["emotion"] for r in rows])),
-            "contrast": mean("contrast"), "upper_sd": mean("upper_sd")}
+            "lag_pooled": lipsync.phone_locked_lag(list(zip(gaps, phones)), fps, MAX_LAG, 0.25)}
+
+
+def reference_summary(ids: list[str], phones: list[list], frame_counts: list[int], fps: float = 25.0) -> dict:
+    """The lip figures of `lipsync.reference_gap` (a mouth following the phones exactly) on the clips of one
+    set: the measures' ceiling on that set's phones at `fps`."""
+    gaps = [lipsync.reference_gap(p, fps, n) for p, n in zip(phones, frame_counts)]
+    rows = [{"id": i} | lip_metrics(gap, p, fps) for i, gap, p in zip(ids, gaps, phones)]
+    return lip_summary(rows, gaps, phones, fps)
 
 
 def run(cfg: ValidationConfig, progress=None) -> dict:
@@ -127,5 +147,10 @@ def run(cfg: ValidationConfig, progress=None) -> dict:
                 result.gaps.setdefault(name, []).append(gap)
     summary = {name: {engine: summarise([r for r in res.rows if r["engine"] == engine], res.gaps[engine], res.phones)
                       for engine in cfg.engines} for name, res in results.items()}
+    for name, res in results.items():
+        if cfg.engines:
+            ids = [r["id"] for r in res.rows if r["engine"] == cfg.engines[0]]
+            frame_counts = [len(gap) for gap in res.gaps[cfg.engines[0]]]
+            summary[name][REFERENCE] = reference_summary(ids, res.phones, frame_counts)
     return {"config": cfg.__dict__, "summary": summary, "rows": [r for res in results.values() for r in res.rows],
             "gaps": {name: res.gaps for name, res in results.items()}}

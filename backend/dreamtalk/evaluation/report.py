@@ -84,13 +84,15 @@ VALIDATION_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 def validation_markdown(results: dict) -> str:
     """One table per engine: a row per validation set (lags in frames at 25 fps, + = lips late)."""
+    from .protocol import REFERENCE
     from .validation_set import SETS
 
     families = {s.name: s.family for s in SETS}
     engines = list(next(iter(results["summary"].values()))) if results["summary"] else []
     lines = []
+    titles = {REFERENCE: f"{REFERENCE}: a mouth that follows the reference phones exactly (the lip measures' ceiling)"}
     for engine in engines:
-        lines += [f"### {engine}", "", "| set | voices | " + " | ".join(c[1] for c in VALIDATION_COLUMNS) + " |",
+        lines += [f"### {titles.get(engine, engine)}", "", "| set | voices | " + " | ".join(c[1] for c in VALIDATION_COLUMNS) + " |",
                   "|---" * (len(VALIDATION_COLUMNS) + 2) + "|"]
         for name, per_engine in results["summary"].items():
             s = per_engine[engine]
