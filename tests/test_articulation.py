@@ -163,7 +163,8 @@ def test_train_articulation_cli_refuses_a_folder_without_a_built_corpus_and_an_e
 
 def test_train_articulation_cli_reads_the_default_front_end_with_log_mel_beside_it(tmp_path, capsys):
     """The CLI's default: the default front end's features and log-mel side by side, each from its own
-    feature cache in the corpus (no cache folder for the pair); the checkpoint records the pair."""
+    feature cache in the corpus (no cache folder for the pair, speed copies beside each part's clean
+    features); the checkpoint records the pair."""
     from corpus_helpers import copy_of_tiny
 
     from dreamtalk.cli import main
@@ -172,13 +173,15 @@ def test_train_articulation_cli_reads_the_default_front_end_with_log_mel_beside_
     from dreamtalk.models.cli import detector_front_end
 
     root = copy_of_tiny(tmp_path / "corpus")
-    assert main(["train", "articulation", "--corpus", str(root), "--steps", "3", "--out", str(tmp_path / "a.pt")]) == 0
+    assert main(["train", "articulation", "--corpus", str(root), "--steps", "3", "--speed-copies", "1",
+                 "--out", str(tmp_path / "a.pt")]) == 0
     model = ArticulationModel.load(tmp_path / "a.pt")
     tag = detector_front_end()
     assert model.front_end == tag and model.cfg.audio_dim == by_tag(tag).dim
     assert tag in (default_tag(), f"{default_tag()},{get_frontend('logmel').tag}")
     folders = sorted(p.name for p in (root / "features").iterdir())
     assert folders == sorted({default_tag(), get_frontend("logmel").tag})
+    assert all((root / "features" / folder / "speed1").is_dir() for folder in folders)  # --speed-copies 1
     assert "training utterances" in capsys.readouterr().out
 
 

@@ -121,3 +121,45 @@ def test_corpus_caches_augmented_features_apart(tmp_path):
     assert clean.shape == copy.shape and not np.allclose(clean, copy)
     assert (corpus.root / "features" / frontend.tag / "aug1" / f"{record['id']}.npy").is_file()
     assert np.array_equal(copy, corpus.features(record, frontend, 1))
+
+
+def test_speed_copy_moves_every_frequency_and_time_by_its_factor_and_its_phones_follow():
+    from dreamtalk.corpus.augment import SPEEDS, change_speed, scaled_phones, speed_of
+
+    t = np.arange(16000) / 16000
+    audio = (0.3 * np.sin(2 * np.pi * 200 * t) * ((t >= 0.5) & (t < 0.6))).astype(np.float32)
+    fast = change_speed(audio, 1.1)
+    assert len(fast) == pytest.approx(16000 / 1.1, abs=1)
+    loud = np.flatnonzero(np.abs(fast) > 0.15) / 16000
+    (burst,) = scaled_phones([store.Phone("AA", 0.5, 0.6)], 1.1)
+    assert loud.min() == pytest.approx(burst.start, abs=0.002) and loud.max() == pytest.approx(burst.end, abs=0.002)
+    spectrum = np.abs(np.fft.rfft(fast[int(burst.start * 16000): int(burst.end * 16000)], 16000))
+    assert np.argmax(spectrum) == pytest.approx(220, abs=2)  # 200 Hz played 1.1x as fast
+    factors = {speed_of(f"utt-{i}", 1) for i in range(40)}
+    assert factors == set(SPEEDS) and speed_of("utt-3", 1) == speed_of("utt-3", 1)
+    assert [speed_of("utt-3", k) for k in (1, 2, 3, 4)] != [speed_of("utt-3", 1)] * 4
+
+
+def test_corpus_caches_speed_copies_apart_and_the_detector_reads_them_with_their_phones(tmp_path):
+    from corpus_helpers import copy_of_tiny
+
+    from dreamtalk.corpus.augment import scaled_phones, speed_of
+    from dreamtalk.features import get_frontend
+    from dreamtalk.models.articulation.labels import frame_classes
+    from dreamtalk.models.articulation.train import load_utterances
+
+    corpus = store.Corpus(copy_of_tiny(tmp_path / "c"))
+    record, frontend = next(r for r in corpus.records if r.get("phones")), get_frontend("logmel")
+    factor = speed_of(record["id"], 1)
+    fast = corpus.features(record, frontend, speed=1)
+    assert len(fast) == round(record["num_frames"] / factor) != record["num_frames"]
+    assert (corpus.root / "features" / frontend.tag / "speed1" / f"{record['id']}.npy").is_file()
+    with pytest.raises(ValueError, match="either augmented or sped up"):
+        corpus.features(record, frontend, augment=1, speed=1)
+    utterances = load_utterances(corpus.root, frontend.tag, record["split"], speed=1)
+    records = [r for r in corpus.select(record["split"]) if r.get("phones")]
+    assert len(utterances) == 2 * len(records)
+    clean, copy = utterances[2 * records.index(record): 2 * records.index(record) + 2]
+    assert len(clean.classes) == record["num_frames"] and np.array_equal(copy.features, fast)
+    timed = scaled_phones(store.phones_of(record), factor)
+    assert np.array_equal(copy.classes, frame_classes(timed, len(fast), 25.0))

@@ -6,15 +6,21 @@ keeps its labels.
 corpus caches the features of augmented copy k of an utterance beside the clean ones
 (`store.Corpus.features(record, frontend, augment=k)`), seeded by the utterance id and k, so a copy is the
 same in every run.
+
+Speed copies are the one change that does move sounds in time: `change_speed` plays an utterance
+`speed_of(id, k)` times faster by resampling (tempo, pitch and formants together: a shorter or longer vocal
+tract, as speed perturbation in speech recognition), and whoever reads their features divides the phone times
+by the same factor (`store.Corpus.features(record, frontend, speed=k)`, `scaled_phones`).
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.signal import butter, fftconvolve, sosfilt
+from scipy.signal import butter, fftconvolve, resample_poly, sosfilt
 
 
 @dataclass(frozen=True)
@@ -31,8 +37,30 @@ class AugmentConfig:
     tilt_db: float = 8.0  # largest tilt either way
 
 
+SPEEDS = (0.85, 0.9, 1.1, 1.15)  # speed factors of speed copies (1.1: 10% faster, every frequency 10% up)
+SPEED_STREAM = 77  # seeds speed copies apart from degraded copies
+
+
 def seed_of(record_id: str, copy: int) -> list[int]:
     return [zlib.crc32(record_id.encode("utf-8")), copy]
+
+
+def speed_of(record_id: str, copy: int) -> float:
+    """The speed factor of speed copy `copy` (1, 2, ...) of an utterance: one of SPEEDS, the same in every run."""
+    rng = np.random.default_rng([zlib.crc32(record_id.encode("utf-8")), SPEED_STREAM, copy])
+    return float(rng.choice(SPEEDS))
+
+
+def change_speed(audio: np.ndarray, factor: float) -> np.ndarray:
+    """`audio` played `factor` times faster (factor a multiple of 0.01): `factor` times shorter, every frequency
+    `factor` times higher (resampled, read at the same rate)."""
+    down = int(round(100 * factor))
+    return resample_poly(np.asarray(audio, np.float64), 100, down).astype(np.float32)
+
+
+def scaled_phones(phones: Sequence, factor: float) -> list:
+    """Timed phones of an utterance played `factor` times faster."""
+    return [replace(p, start=p.start / factor, end=p.end / factor) for p in phones]
 
 
 def augment(audio: np.ndarray, rate: int, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig()) -> np.ndarray:

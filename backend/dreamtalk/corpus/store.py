@@ -153,20 +153,29 @@ class Corpus:
         part = slice(f, f + record["num_frames"])
         return Curves(FPS, arrays["values"][part], arrays["head_pose"][part], arrays["eye_rotation"][part])
 
-    def features(self, record: dict, frontend, augment: int = 0) -> np.ndarray:
+    def features(self, record: dict, frontend, augment: int = 0, speed: int = 0) -> np.ndarray:
         """`(T, D)` features of an utterance from `frontend`, computed once and cached per utterance;
-        `augment` k > 0: of its augmented copy k (`corpus.augment`, seeded by the id and k)."""
-        folder = self.root / "features" / frontend.tag / (f"aug{augment}" if augment else "")
-        path = folder / f"{record['id']}.npy"
+        `augment` k > 0: of its augmented copy k (`corpus.augment`, seeded by the id and k); `speed` k > 0: of
+        its speed copy k instead (`augment.speed_of`: T frames for the changed duration, phones at
+        `augment.scaled_phones`)."""
+        if augment and speed:
+            raise ValueError("a copy is either augmented or sped up, not both")
+        copy = f"aug{augment}" if augment else f"speed{speed}" if speed else ""
+        path = self.root / "features" / frontend.tag / copy / f"{record['id']}.npy"
         if path.is_file():
             return np.load(path)
-        audio = self.audio(record)
+        audio, frames = self.audio(record), record["num_frames"]
         if augment:
             from .augment import augment as degrade
             from .augment import seed_of
 
             audio = degrade(audio, SAMPLE_RATE, np.random.default_rng(seed_of(record["id"], augment)))
-        feats = frontend(audio, SAMPLE_RATE, FPS, record["num_frames"])
+        if speed:
+            from .augment import change_speed, speed_of
+
+            factor = speed_of(record["id"], speed)
+            audio, frames = change_speed(audio, factor), int(round(frames / factor))
+        feats = frontend(audio, SAMPLE_RATE, FPS, frames)
         path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         np.save(buffer, feats)

@@ -208,6 +208,8 @@ def _add_articulation(models) -> None:
     a.add_argument("--val-split", default="val", help="held-out split for the figures and the best checkpoint "
                    "('none': off)")
     a.add_argument("--augment", type=int, default=0, help="also train on N augmented copies of each utterance")
+    a.add_argument("--speed-copies", type=int, default=0, help="also train on N copies of each utterance played "
+                   "0.85-1.15x as fast (tempo, pitch and formants together; the phones follow)")
     a.add_argument("--frontend", help="audio front end tag; tags joined by ',' are read side by side (default: "
                    "the default front end's with log-mel beside it, as the shipped detector)")
     a.add_argument("--steps", type=int, default=ArticulationTrainConfig.steps, help="optimizer steps")
@@ -235,7 +237,7 @@ def cmd_train_articulation(args: argparse.Namespace) -> int:
     if Path(args.out).exists() and not args.force:
         raise InputError(f"{args.out} exists; pass --force to overwrite it")
     front_end = args.frontend or detector_front_end()
-    utterances = load_utterances(args.corpus, front_end, args.split, args.augment)
+    utterances = load_utterances(args.corpus, front_end, args.split, args.augment, speed=args.speed_copies)
     val = None if args.val_split.lower() == "none" else load_utterances(args.corpus, front_end, args.val_split)
     print(f"{len(utterances)} training utterances, {len(val or [])} held out ({args.val_split})")
     bar = ProgressBar()

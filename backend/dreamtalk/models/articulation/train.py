@@ -28,9 +28,11 @@ class Utterance:
 
 
 def load_utterances(corpus_root: str | Path, front_end: str, split: str, augment: int = 0,
-                    limit: int | None = None) -> list[Utterance]:
-    """Utterances of one split of a built corpus that have timed phones, with `augment` augmented copies each;
-    front ends read side by side come from each part's feature cache."""
+                    limit: int | None = None, speed: int = 0) -> list[Utterance]:
+    """Utterances of one split of a built corpus that have timed phones, with `augment` augmented copies and
+    `speed` speed copies each (phones timed to the changed speed); front ends read side by side come from each
+    part's feature cache."""
+    from ...corpus.augment import scaled_phones, speed_of
     from ...corpus.store import Corpus, phones_of
     from ...features import by_tag, part_tags
 
@@ -43,11 +45,16 @@ def load_utterances(corpus_root: str | Path, front_end: str, split: str, augment
         raise InputError(f"{root} has no utterances with phones in split {split!r}")
     if limit and limit < len(records):
         records = [records[i] for i in np.linspace(0, len(records) - 1, limit).round().astype(int)]
-    out = []
+    out, fps = [], corpus.header.get("fps", 25.0)
     for record in records:
+        phones = phones_of(record)
         for copy in range(augment + 1):
             feats = np.concatenate([corpus.features(record, fe, copy) for fe in parts], axis=1)
-            out.append(Utterance(feats, frame_classes(phones_of(record), len(feats), corpus.header.get("fps", 25.0))))
+            out.append(Utterance(feats, frame_classes(phones, len(feats), fps)))
+        for copy in range(1, speed + 1):
+            feats = np.concatenate([corpus.features(record, fe, speed=copy) for fe in parts], axis=1)
+            timed = scaled_phones(phones, speed_of(record["id"], copy))
+            out.append(Utterance(feats, frame_classes(timed, len(feats), fps)))
     return out
 
 
