@@ -49,7 +49,7 @@ def test_phone_locked_lag_needs_both_classes():
     assert np.isnan(lipsync.phone_locked_lag([(np.linspace(0, 1, 20), phones)], FPS))
 
 
-def test_reference_gap_scores_the_measures_ceiling():
+def test_reference_gap_scores_what_the_frame_grid_allows():
     phones = alternating_phones()
     gap = lipsync.reference_gap(phones, FPS, 300)
     assert lipsync.closure_rate(gap, phones, FPS) == 1.0 and lipsync.open_vs_bilabial_auc(gap, phones, FPS) == 1.0
@@ -57,8 +57,8 @@ def test_reference_gap_scores_the_measures_ceiling():
     # a vowel of one 40 ms frame between two m: its centre frame (round half to even) is the second m's first,
     # so even a mouth that follows the phones exactly scores an AUC below 1 there
     short = [Phone("M", 0.20, 0.36), Phone("AH", 0.36, 0.40), Phone("M", 0.40, 0.56), Phone("AA", 0.56, 0.80)]
-    ceiling = lipsync.open_vs_bilabial_auc(lipsync.reference_gap(short, FPS, 30), short, FPS)
-    assert ceiling == pytest.approx(0.75)
+    reference = lipsync.open_vs_bilabial_auc(lipsync.reference_gap(short, FPS, 30), short, FPS)
+    assert reference == pytest.approx(0.75)
 
 
 def blink_curves(blink: np.ndarray) -> Curves:

@@ -50,7 +50,8 @@ def closure_rate(gap: np.ndarray, phones: Sequence, fps: float) -> float:
 def reference_gap(phones: Sequence, fps: float, num_frames: int) -> np.ndarray:
     """`(T,)` the lip gap of a mouth that follows the phones exactly, on two levels: shut (0) on every frame of
     a p/b/m, open (1) on every frame of an open vowel, half-open (0.5) elsewhere. What the lip measures read
-    on it is their ceiling on those phones: the score of a perfectly timed animation at `fps`."""
+    on it is what the frame grid allows on those phones at `fps` (a reference, not a strict bound: a smoother
+    mouth can break its ties either way)."""
     gap = np.full(num_frames, 0.5)
     for kinds, level in ((OPEN_VOWELS, 1.0), (BILABIALS, 0.0)):  # a p/b/m wins a frame it shares
         for phone in phones:

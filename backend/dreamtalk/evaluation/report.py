@@ -90,7 +90,7 @@ def validation_markdown(results: dict) -> str:
     families = {s.name: s.family for s in SETS}
     engines = list(next(iter(results["summary"].values()))) if results["summary"] else []
     lines = []
-    titles = {REFERENCE: f"{REFERENCE}: a mouth that follows the reference phones exactly (the lip measures' ceiling)"}
+    titles = {REFERENCE: f"{REFERENCE}: a mouth that follows the reference phones exactly (what the frame grid allows)"}
     for engine in engines:
         lines += [f"### {titles.get(engine, engine)}", "", "| set | voices | " + " | ".join(c[1] for c in VALIDATION_COLUMNS) + " |",
                   "|---" * (len(VALIDATION_COLUMNS) + 2) + "|"]
