@@ -18,8 +18,12 @@ shards). Phones: the record's (forced alignment, or the synthesizer's phones ret
 reference as the validation sets; the prose sets are forced-aligned with their transcript here. Each
 clip's emotion cycles over 8 emotions x 3 levels as in the protocol.
 
+Every set also gets the reference rows of the validation protocol (a mouth that follows the phones exactly,
+`lipsync.reference_gap`; `--reference-holds` adds ones whose closures are held longer, as the procedural
+engine holds them) and, for the first engine, where its open-vs-closed AUC is lost (`--auc-losses`).
+
 Usage: .venv/bin/python bench/dev_eval.py --corpus .cache/corpus-v2 --engines emodiff,emodiff-norefine
-       --limit 24 [--sets espeak-test,real-dev] [--out .cache/dev/NAME.json]
+       --limit 24 [--sets espeak-test,real-dev] [--reference-holds 0,10,20] [--auc-losses] [--out .cache/dev/NAME.json]
 Env: DREAMTALK_EMODIFF_CHECKPOINT / DREAMTALK_LIP_CHECKPOINT pick the checkpoints. Prints markdown.
 """
 
@@ -32,7 +36,16 @@ from pathlib import Path
 import numpy as np
 
 from dreamtalk.corpus.store import Corpus, phones_of
-from dreamtalk.evaluation.protocol import ENGINES, ValidationConfig, run_clip, summarise
+from dreamtalk.evaluation import lipsync
+from dreamtalk.evaluation.protocol import (
+    ENGINES,
+    REFERENCE,
+    ValidationConfig,
+    reference_summary,
+    run_clip,
+    summarise,
+)
+from dreamtalk.procedural.visemes import BILABIALS, OPEN_VOWELS
 
 SETS = {"espeak-test": ("test", "espeak", 24), "mbrola-val": ("val", "mbrola", 24), "real-dev": ("real", "real", 100)}
 ESPEAK_TEST = ("m3", "f2", "benjamin", "belinda")
@@ -128,12 +141,35 @@ def speak(text: str, voice: str) -> tuple[np.ndarray, int]:
     return speech.audio, speech.sample_rate
 
 
+def auc_losses(gap: np.ndarray, phones: list, fps: float = 25.0) -> dict[str, float]:
+    """The clip's open-vs-closed AUC lost (`lipsync.open_vs_bilabial_auc`: 1 - AUC), split by what the losing
+    pairs are: an open vowel shut at its centre frame against a shut p/b/m, an open vowel barely open, or a p/b/m
+    left open (shut: at most `lipsync.CLOSED_FRACTION` of the 95th-percentile gap); and by the vowel."""
+    def centre(p) -> float:
+        return float(gap[min(max(int(round((p.start + p.end) / 2 * fps)), 0), len(gap) - 1)])
+
+    shut = lipsync.CLOSED_FRACTION * float(np.percentile(gap, 95))
+    opens = [(p.phone.rstrip("012").upper(), centre(p)) for p in phones if p.phone.rstrip("012").upper() in OPEN_VOWELS]
+    closed = [centre(p) for p in phones if p.phone.rstrip("012").upper() in BILABIALS]
+    losses: dict[str, float] = {}
+    for vowel, a in opens:
+        for b in closed:
+            lost = (1.0 if a < b else 0.5 if a == b else 0.0) / (len(opens) * len(closed))
+            kind = ("p/b/m open" if b > shut else "vowel shut" if a <= shut else "vowel barely open")
+            for key in (kind, vowel) if lost else ():
+                losses[key] = losses.get(key, 0.0) + lost
+    return losses
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--engines", default="emodiff")
     parser.add_argument("--sets", default=",".join((*SETS, *PROSE_SETS)))
     parser.add_argument("--limit", type=int, default=24, help="clips per set (spread evenly)")
+    parser.add_argument("--reference-holds", default="0", help="ms, comma-separated: reference rows with closures "
+                        "held this much beyond their phones")
+    parser.add_argument("--auc-losses", action="store_true", help="print where the first engine's AUC is lost")
     parser.add_argument("--out", help="write rows and summary as JSON here")
     args = parser.parse_args()
     from dreamtalk.evaluation.classifier import load_classifier
@@ -151,12 +187,26 @@ def main() -> None:
                 gaps[engine].append(gap)
         phones = [phones_of(c) for c in clips]
         summary[name] = {e: summarise([r for r in set_rows if r["engine"] == e], gaps[e], phones) for e in cfg.engines}
+        first = gaps[cfg.engines[0]]
+        for hold in (float(h) for h in args.reference_holds.split(",")):
+            label = REFERENCE + (f", closures held {hold:g} ms" if hold else "")
+            summary[name][label] = reference_summary([c["id"] for c in clips], phones, [len(g) for g in first],
+                                                     hold=hold / 1000.0)
+        if args.auc_losses:
+            losses: dict[str, float] = {}
+            for gap, clip_phones in zip(first, phones):
+                for key, lost in auc_losses(gap, clip_phones).items():
+                    losses[key] = losses.get(key, 0.0) + lost
+            total = sum(v for k, v in losses.items() if k not in OPEN_VOWELS) or 1.0
+            print(f"{name}: AUC lost {total:.3f} over {len(clips)} clips: " + ", ".join(
+                f"{k} {v / total:.0%}" for k, v in sorted(losses.items(), key=lambda kv: -kv[1])))
         rows += set_rows
     print("| set | engine | " + " | ".join(COLUMNS) + " |\n|" + "---|" * (len(COLUMNS) + 2))
     for name, engines in summary.items():
         for engine, fig in engines.items():
-            print(f"| {name} | {engine} | " + " | ".join(f"{fig[c]:.3f}" if isinstance(fig[c], float) else str(fig[c])
-                                                       for c in COLUMNS) + " |")
+            print(f"| {name} | {engine} | " + " | ".join(
+                "n/a" if fig.get(c) is None else f"{fig[c]:.3f}" if isinstance(fig[c], float) else str(fig[c])
+                for c in COLUMNS) + " |")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1, default=str))

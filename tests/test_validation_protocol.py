@@ -54,6 +54,8 @@ def test_reference_gap_scores_what_the_frame_grid_allows():
     gap = lipsync.reference_gap(phones, FPS, 300)
     assert lipsync.closure_rate(gap, phones, FPS) == 1.0 and lipsync.open_vs_bilabial_auc(gap, phones, FPS) == 1.0
     assert lipsync.phone_locked_lag([(gap, phones)], FPS) == 0.0
+    held = lipsync.reference_gap(phones, FPS, 300, hold=0.04)  # every closure one frame longer either side
+    assert (held == 0).sum() == (gap == 0).sum() + 2 * 20 and lipsync.closure_rate(held, phones, FPS) == 1.0
     # a vowel of one 40 ms frame between two m: its centre frame (round half to even) is the second m's first,
     # so even a mouth that follows the phones exactly scores an AUC below 1 there
     short = [Phone("M", 0.20, 0.36), Phone("AH", 0.36, 0.40), Phone("M", 0.40, 0.56), Phone("AA", 0.56, 0.80)]

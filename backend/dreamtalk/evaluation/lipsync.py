@@ -7,6 +7,7 @@ lip gap = max(0, jawOpen - mouthClose) + 0.3 * (mean mouthLowerDown + mean mouth
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -47,17 +48,26 @@ def closure_rate(gap: np.ndarray, phones: Sequence, fps: float) -> float:
     return float(np.mean(np.array(mins) <= threshold)) if mins else float("nan")
 
 
-def reference_gap(phones: Sequence, fps: float, num_frames: int) -> np.ndarray:
+def reference_gap(phones: Sequence, fps: float, num_frames: int, hold: float = 0.0) -> np.ndarray:
     """`(T,)` the lip gap of a mouth that follows the phones exactly, on two levels: shut (0) on every frame of
     a p/b/m, open (1) on every frame of an open vowel, half-open (0.5) elsewhere. What the lip measures read
     on it is what the frame grid allows on those phones at `fps` (a reference, not a strict bound: a smoother
-    mouth can break its ties either way)."""
+    mouth can break its ties either way). `hold` > 0: each closure held that many seconds beyond its phone
+    on either side (as the procedural engine holds them)."""
     gap = np.full(num_frames, 0.5)
-    for kinds, level in ((OPEN_VOWELS, 1.0), (BILABIALS, 0.0)):  # a p/b/m wins a frame it shares
-        for phone in phones:
-            if _base(phone) in kinds:
-                gap[phone_frames(phone, fps, num_frames)] = level
+    for phone in phones:
+        if _base(phone) in OPEN_VOWELS:
+            gap[phone_frames(phone, fps, num_frames)] = 1.0
+    for phone in phones:  # a p/b/m wins a frame it shares
+        if _base(phone) in BILABIALS:
+            held = _Span(phone.start - hold, phone.end + hold)
+            gap[np.union1d(phone_frames(held, fps, num_frames), phone_frames(phone, fps, num_frames))] = 0.0
     return gap
+
+
+class _Span(NamedTuple):
+    start: float
+    end: float
 
 
 def open_vs_bilabial_auc(gap: np.ndarray, phones: Sequence, fps: float) -> float:

@@ -118,10 +118,11 @@ def lip_summary(rows: list[dict], gaps: list[np.ndarray], phones: list[list], fp
             "lag_pooled": lipsync.phone_locked_lag(list(zip(gaps, phones)), fps, MAX_LAG, 0.25)}
 
 
-def reference_summary(ids: list[str], phones: list[list], frame_counts: list[int], fps: float = 25.0) -> dict:
-    """The lip figures of `lipsync.reference_gap` (a mouth following the phones exactly) on the clips of one
-    set: what the frame grid allows on that set's phones at `fps`."""
-    gaps = [lipsync.reference_gap(p, fps, n) for p, n in zip(phones, frame_counts)]
+def reference_summary(ids: list[str], phones: list[list], frame_counts: list[int], fps: float = 25.0,
+                      hold: float = 0.0) -> dict:
+    """The lip figures of `lipsync.reference_gap` (a mouth following the phones exactly, closures held `hold`
+    seconds beyond their phones) on the clips of one set: what the frame grid allows on its phones at `fps`."""
+    gaps = [lipsync.reference_gap(p, fps, n, hold) for p, n in zip(phones, frame_counts)]
     rows = [{"id": i} | lip_metrics(gap, p, fps) for i, gap, p in zip(ids, gaps, phones)]
     return lip_summary(rows, gaps, phones, fps)
 
