@@ -91,9 +91,9 @@ def validation_markdown(results: dict) -> str:
     engines = list(next(iter(results["summary"].values()))) if results["summary"] else []
     lines = []
     titles = {REFERENCE: f"{REFERENCE}: a mouth that follows the reference phones exactly (what the frame grid allows)"}
+    header = "| set | voices | " + " | ".join(c[1] for c in VALIDATION_COLUMNS) + " |"
     for engine in engines:
-        lines += [f"### {titles.get(engine, engine)}", "", "| set | voices | " + " | ".join(c[1] for c in VALIDATION_COLUMNS) + " |",
-                  "|---" * (len(VALIDATION_COLUMNS) + 2) + "|"]
+        lines += [f"### {titles.get(engine, engine)}", "", header, "|---" * (len(VALIDATION_COLUMNS) + 2) + "|"]
         for name, per_engine in results["summary"].items():
             s = per_engine[engine]
             lines.append(f"| {name} | {families.get(name, '')} | "
