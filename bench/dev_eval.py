@@ -47,7 +47,8 @@ from dreamtalk.evaluation.protocol import (
 )
 from dreamtalk.procedural.visemes import BILABIALS, OPEN_VOWELS
 
-SETS = {"espeak-test": ("test", "espeak", 24), "mbrola-val": ("val", "mbrola", 24), "real-dev": ("real", "real", 100)}
+# set: (corpus split, source, the clips it is drawn from: real-dev only the harness's 100, the others any)
+SETS = {"espeak-test": ("test", "espeak", None), "mbrola-val": ("val", "mbrola", None), "real-dev": ("real", "real", 100)}
 ESPEAK_TEST = ("m3", "f2", "benjamin", "belinda")
 PROSE_SETS = {"espeak-prose": ("spread 0", ESPEAK_TEST), "mbrola-prose": ("spread 3", ("us3",)),
               "espeak-dense": ("densest", ESPEAK_TEST), "mbrola-dense": ("densest", ("us3",)),
@@ -86,9 +87,9 @@ def spread(records: list[dict], count: int) -> list[dict]:
 def dev_clips(corpus: Corpus, name: str, limit: int | None) -> list[dict]:
     if name in PROSE_SETS:
         return prose_clips(name, limit or 24)
-    split, source, harness_pick = SETS[name]
+    split, source, pool = SETS[name]
     words = [r for r in corpus.select(split, source) if r.get("text_source", "words") == "words"]
-    records = spread(words, harness_pick)  # real-dev: the harness's 100
+    records = spread(words, pool) if pool else words  # real-dev: the harness's 100
     records = spread(records, limit) if limit else records
     return [{"id": r["id"], "set": name, "voice": r["speaker"], "text": r["text"], "phones": r["phones"],
              "audio": corpus.audio(r)} for r in records]
