@@ -161,6 +161,18 @@ def test_train_articulation_cli_refuses_a_folder_without_a_built_corpus_and_an_e
     assert (tmp_path / "b.pt").read_bytes() == b"keep"
 
 
+@pytest.mark.parametrize("command", [("articulation", "--augment", "-1"), ("articulation", "--speed-copies", "-2"),
+                                     ("lip", "--augment", "-1"), ("emodiff", "--augment", "-3")])
+def test_training_refuses_a_negative_number_of_copies_in_one_line(tmp_path, capsys, command):
+    from dreamtalk.cli import main
+
+    model, *option = command
+    with pytest.raises(SystemExit) as stop:
+        main(["train", model, "--corpus", str(tmp_path), *option, "--out", str(tmp_path / "m.pt")])
+    assert stop.value.code == 2 and f"{option[0]}: must be 0 or more, got {option[1]}" in capsys.readouterr().err
+    assert not (tmp_path / "m.pt").exists()
+
+
 def test_train_articulation_cli_reads_the_default_front_end_with_log_mel_beside_it(tmp_path, capsys):
     """The CLI's default: the default front end's features and log-mel side by side, each from its own
     feature cache in the corpus (no cache folder for the pair, speed copies beside each part's clean

@@ -11,12 +11,20 @@ from .articulation.config import ArticulationTrainConfig
 from .lip.config import LipRefinerConfig, LipTrainConfig
 
 
+def count(text: str) -> int:
+    """argparse type of a number of copies: a whole number, 0 or more."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def _add_training_run(parser, out: str, frontend_help: str) -> None:
     """Options every `train MODEL` command shares: the corpus, the front end, the checkpoint, seeding."""
     parser.add_argument("--corpus", required=True, help="a built corpus (docs/CORPUS.md) or a folder of .npz clips")
     parser.add_argument("--split", default="train", help="split of a built corpus to train on")
     parser.add_argument("--limit", type=int, help="use at most this many utterances (spread evenly)")
-    parser.add_argument("--augment", type=int, default=0, help="also train on N augmented copies of each "
+    parser.add_argument("--augment", type=count, default=0, help="also train on N augmented copies of each "
                         "utterance (reverberation, noise, telephone channel, tilt; same labels; default 0)")
     parser.add_argument("--frontend", help=f"audio front end tag (default: the default front end's, e.g. "
                         f"whisper-base-ct2-1{frontend_help})")
@@ -207,8 +215,8 @@ def _add_articulation(models) -> None:
     a.add_argument("--split", default="train", help="split to train on")
     a.add_argument("--val-split", default="val", help="held-out split for the figures and the best checkpoint "
                    "('none': off)")
-    a.add_argument("--augment", type=int, default=0, help="also train on N augmented copies of each utterance")
-    a.add_argument("--speed-copies", type=int, default=0, help="also train on N copies of each utterance played "
+    a.add_argument("--augment", type=count, default=0, help="also train on N augmented copies of each utterance")
+    a.add_argument("--speed-copies", type=count, default=0, help="also train on N copies of each utterance played "
                    "0.85-1.15x as fast (tempo, pitch and formants together; the phones follow)")
     a.add_argument("--frontend", help="audio front end tag; tags joined by ',' are read side by side (default: "
                    "the default front end's with log-mel beside it, as the shipped detector)")
