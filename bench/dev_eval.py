@@ -147,11 +147,11 @@ def auc_losses(gap: np.ndarray, phones: list, fps: float = 25.0) -> dict[str, fl
     pairs are: an open vowel shut at its centre frame against a shut p/b/m, an open vowel barely open, or a p/b/m
     left open (shut: at most `lipsync.CLOSED_FRACTION` of the 95th-percentile gap); and by the vowel."""
     def centre(p) -> float:
-        return float(gap[min(max(int(round((p.start + p.end) / 2 * fps)), 0), len(gap) - 1)])
+        return float(gap[lipsync.centre_frame(p, fps, len(gap))])
 
     shut = lipsync.CLOSED_FRACTION * float(np.percentile(gap, 95))
-    opens = [(p.phone.rstrip("012").upper(), centre(p)) for p in phones if p.phone.rstrip("012").upper() in OPEN_VOWELS]
-    closed = [centre(p) for p in phones if p.phone.rstrip("012").upper() in BILABIALS]
+    opens = [(lipsync.base_phone(p), centre(p)) for p in phones if lipsync.base_phone(p) in OPEN_VOWELS]
+    closed = [centre(p) for p in phones if lipsync.base_phone(p) in BILABIALS]
     losses: dict[str, float] = {}
     for vowel, a in opens:
         for b in closed:

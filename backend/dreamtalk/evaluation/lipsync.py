@@ -31,20 +31,23 @@ def phone_frames(phone, fps: float, num_frames: int) -> np.ndarray:
     """Frame indices whose time k/fps lies inside the phone; the nearest frame if none does."""
     lo, hi = int(np.ceil(phone.start * fps - 1e-9)), int(np.floor(phone.end * fps + 1e-9))
     frames = np.arange(max(lo, 0), min(hi, num_frames - 1) + 1)
-    if frames.size == 0:
-        centre = int(round((phone.start + phone.end) / 2 * fps))
-        frames = np.array([min(max(centre, 0), num_frames - 1)])
-    return frames
+    return frames if frames.size else np.array([centre_frame(phone, fps, num_frames)])
 
 
-def _base(phone) -> str:
+def centre_frame(phone, fps: float, num_frames: int) -> int:
+    """The frame nearest the phone's centre (where the open-vs-closed AUC reads the gap)."""
+    return min(max(int(round((phone.start + phone.end) / 2 * fps)), 0), num_frames - 1)
+
+
+def base_phone(phone) -> str:
+    """The phone's ARPAbet name without stress digits, upper case."""
     return phone.phone.rstrip("012").upper()
 
 
 def closure_rate(gap: np.ndarray, phones: Sequence, fps: float) -> float:
     """Fraction of p/b/m phones whose minimum gap is <= 25% of the 95th-percentile gap."""
     threshold = CLOSED_FRACTION * float(np.percentile(gap, 95))
-    mins = [gap[phone_frames(p, fps, len(gap))].min() for p in phones if _base(p) in BILABIALS]
+    mins = [gap[phone_frames(p, fps, len(gap))].min() for p in phones if base_phone(p) in BILABIALS]
     return float(np.mean(np.array(mins) <= threshold)) if mins else float("nan")
 
 
@@ -56,10 +59,10 @@ def reference_gap(phones: Sequence, fps: float, num_frames: int, hold: float = 0
     on either side (as the procedural engine holds them)."""
     gap = np.full(num_frames, 0.5)
     for phone in phones:
-        if _base(phone) in OPEN_VOWELS:
+        if base_phone(phone) in OPEN_VOWELS:
             gap[phone_frames(phone, fps, num_frames)] = 1.0
     for phone in phones:  # a p/b/m wins a frame it shares
-        if _base(phone) in BILABIALS:
+        if base_phone(phone) in BILABIALS:
             held = _Span(phone.start - hold, phone.end + hold)
             gap[np.union1d(phone_frames(held, fps, num_frames), phone_frames(phone, fps, num_frames))] = 0.0
     return gap
@@ -73,10 +76,10 @@ class _Span(NamedTuple):
 def open_vs_bilabial_auc(gap: np.ndarray, phones: Sequence, fps: float) -> float:
     """AUC that an open vowel's gap exceeds a bilabial's (gap at the frame nearest each phone centre)."""
     def centre_gap(p) -> float:
-        return float(gap[min(max(int(round((p.start + p.end) / 2 * fps)), 0), len(gap) - 1)])
+        return float(gap[centre_frame(p, fps, len(gap))])
 
-    opens = np.array([centre_gap(p) for p in phones if _base(p) in OPEN_VOWELS])
-    closed = np.array([centre_gap(p) for p in phones if _base(p) in BILABIALS])
+    opens = np.array([centre_gap(p) for p in phones if base_phone(p) in OPEN_VOWELS])
+    closed = np.array([centre_gap(p) for p in phones if base_phone(p) in BILABIALS])
     if opens.size == 0 or closed.size == 0:
         return float("nan")
     greater = (opens[:, None] > closed[None, :]).mean()
@@ -100,7 +103,7 @@ def best_lag(audio: np.ndarray, sample_rate: int, gap: np.ndarray, fps: float, m
 
 def _centre_gaps(gap: np.ndarray, phones: Sequence, fps: float, shift: float, kinds) -> np.ndarray:
     """The gap (linearly interpolated) `shift` frames after the centre of each phone of `kinds`."""
-    centres = np.array([(p.start + p.end) / 2 * fps + shift for p in phones if _base(p) in kinds])
+    centres = np.array([(p.start + p.end) / 2 * fps + shift for p in phones if base_phone(p) in kinds])
     return np.interp(centres, np.arange(len(gap)), gap) if centres.size else np.zeros(0)
 
 
