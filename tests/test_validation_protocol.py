@@ -49,6 +49,26 @@ def test_phone_locked_lag_needs_both_classes():
     assert np.isnan(lipsync.phone_locked_lag([(np.linspace(0, 1, 20), phones)], FPS))
 
 
+# "It's easy to tell the depth of a well": one p, three open vowels, a v that nearly closes the lips (frames)
+ONE_P = (("IH", 0.0), ("T", 1.2), ("S", 2.5), ("IY", 5.0), ("Z", 8.8), ("IY", 9.8), ("T", 11.5), ("IH", 13.0),
+         ("T", 14.2), ("EH", 16.5), ("L", 19.5), ("DH", 22.0), ("AH", 23.0), ("D", 24.2), ("EH", 25.5), ("P", 28.0),
+         ("TH", 30.5), ("AH", 33.2), ("V", 34.5), ("AH", 35.5), ("W", 37.5), ("EH", 40.0), ("L", 43.5), ("", 46.0))
+
+
+@pytest.mark.parametrize("shift", [-3, -1, 0, 1, 2])
+def test_phone_locked_lag_on_a_short_clip_with_one_bilabial(shift):
+    """The AUC ties over several shifts on such a clip; the tie must not move the reading (it read one frame
+    late here when ties went to the larger open-vs-closed contrast at the phone centres)."""
+    phones = [Phone(name, start / FPS, end / FPS) for (name, start), (_, end) in zip(ONE_P, ONE_P[1:])]
+    level = {"AH": 0.8, "P": 0.0, "V": 0.1}
+    t = (np.arange(47) - shift) / FPS
+    gap = np.full(47, 0.4)
+    for p in phones:
+        gap[(t >= p.start) & (t < p.end)] = level.get(p.phone, 0.4)
+    gap = np.convolve(np.pad(gap, 2, mode="edge"), np.ones(5) / 5, mode="valid")
+    assert lipsync.phone_locked_lag([(gap, phones)], FPS) == shift
+
+
 def test_reference_gap_scores_what_the_frame_grid_allows():
     phones = alternating_phones()
     gap = lipsync.reference_gap(phones, FPS, 300)

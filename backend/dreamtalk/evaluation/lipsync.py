@@ -120,20 +120,35 @@ def phone_locked_lag(clips: Sequence[tuple[np.ndarray, Sequence]], fps: float, m
                      resolution: float = 1.0) -> float:
     """The shift in frames (+ = lips late) of the lip gap against the phones that best separates open
     vowels from p/b/m: the gap is read `shift` frames after each phone's centre, and the shift in
-    [-max_shift, max_shift] (steps of `resolution`) with the highest AUC wins; ties go to the larger
-    mean difference over pooled SD, then to the smaller |shift|. `clips` is one or more (gap, phones);
-    several clips are pooled with each gap divided by its 95th percentile. NaN without both classes."""
+    [-max_shift, max_shift] (steps of `resolution`) with the highest AUC wins. On a short clip with one or
+    two p/b/m the AUC ties over several shifts; ties go to the shift at which the whole gap agrees best with
+    the mouth that follows the phones exactly (`reference_agreement`), then to the smaller |shift|.
+    `clips` is one or more (gap, phones); several clips are pooled with each gap divided by its 95th
+    percentile. NaN without both classes."""
+    scaled = [(gap / (float(np.percentile(gap, 95)) or 1.0), phones) for gap, phones in clips]
+    references = [reference_gap(phones, fps, len(gap)) for gap, phones in scaled]
     best, best_key = float("nan"), None
     for shift in np.arange(-max_shift, max_shift + 1e-9, resolution):
-        opens, closed = [], []
-        for gap, phones in clips:
-            scale = float(np.percentile(gap, 95)) or 1.0
-            opens.append(_centre_gaps(gap / scale, phones, fps, shift, OPEN_VOWELS))
-            closed.append(_centre_gaps(gap / scale, phones, fps, shift, BILABIALS))
-        auc, contrast = separation(np.concatenate(opens), np.concatenate(closed))
+        opens = np.concatenate([_centre_gaps(gap, phones, fps, shift, OPEN_VOWELS) for gap, phones in scaled])
+        closed = np.concatenate([_centre_gaps(gap, phones, fps, shift, BILABIALS) for gap, phones in scaled])
+        auc, _ = separation(opens, closed)
         if np.isnan(auc):
             return float("nan")
-        key = (round(auc, 9), round(contrast, 9), -abs(shift))
+        agreement = reference_agreement([gap for gap, _ in scaled], references, shift)
+        key = (round(auc, 9), round(agreement, 9), -abs(shift))
         if best_key is None or key > best_key:
             best, best_key = float(shift), key
     return best
+
+
+def reference_agreement(gaps: Sequence[np.ndarray], references: Sequence[np.ndarray], shift: float) -> float:
+    """Correlation, over every frame of the clips, of each gap read `shift` frames later (linearly
+    interpolated) with its `reference_gap`; -1 where either side is constant."""
+    read, wanted = [], []
+    for gap, reference in zip(gaps, references):
+        frames = np.arange(len(gap))
+        inside = (frames + shift >= 0) & (frames + shift <= len(gap) - 1)
+        read.append(np.interp(frames[inside] + shift, frames, gap))
+        wanted.append(reference[inside])
+    x, y = np.concatenate(read), np.concatenate(wanted)
+    return float(np.corrcoef(x, y)[0, 1]) if x.size > 2 and x.std() > 0 and y.std() > 0 else -1.0
