@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.arkit import INDEX
 from ..features.prosody import loudness
-from ..procedural.visemes import BILABIALS, OPEN_VOWELS
+from ..procedural.visemes import BILABIALS, OPEN_VOWELS, stressless
 
 CLOSED_FRACTION = 0.25  # a bilabial is closed when its min gap <= this x the 95th-percentile gap
 
@@ -41,7 +41,7 @@ def centre_frame(phone, fps: float, num_frames: int) -> int:
 
 def base_phone(phone) -> str:
     """The phone's ARPAbet name without stress digits, upper case."""
-    return phone.phone.rstrip("012").upper()
+    return stressless(phone.phone)
 
 
 def closure_rate(gap: np.ndarray, phones: Sequence, fps: float) -> float:

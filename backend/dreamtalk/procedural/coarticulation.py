@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.arkit import INDEX, NUM_BLENDSHAPES
 from .config import ProceduralConfig
-from .visemes import BILABIALS, VISEME_DOMINANCE, VISEME_TARGETS, VOWELS, viseme_of
+from .visemes import BILABIALS, VISEME_DOMINANCE, VISEME_TARGETS, VOWELS, stressless, viseme_of
 
 _TARGET_MATRIX = np.zeros((len(VISEME_TARGETS), NUM_BLENDSHAPES), np.float32)
 for _row, _pose in enumerate(VISEME_TARGETS.values()):
@@ -32,7 +32,7 @@ def phone_targets(phones: Sequence, loud: np.ndarray, fps: float, cfg: Procedura
     """`(P, 52)` target pose per phone; vowel opening scaled by the phone's loudness."""
     targets = np.stack([_TARGET_MATRIX[_VISEME_ROW[viseme_of(p.phone)]] for p in phones])
     for i, p in enumerate(phones):
-        if p.phone.rstrip("012").upper() in VOWELS:
+        if stressless(p.phone) in VOWELS:
             lo = int(np.floor(p.start * fps))
             hi = max(lo + 1, int(np.ceil(p.end * fps)))
             level = float(np.mean(loud[lo:hi])) if lo < len(loud) else 0.5
@@ -72,7 +72,7 @@ def closure_weights(phones: Sequence, fps: float, num_frames: int, cfg: Procedur
     """`(T,)` in 0..1: 1 on frames where a bilabial (p, b, m) must show closed lips."""
     weights = np.zeros(num_frames, np.float32)
     for phone in phones:
-        if phone.phone.rstrip("012").upper() not in BILABIALS:
+        if stressless(phone.phone) not in BILABIALS:
             continue
         lo = int(np.ceil((phone.start - cfg.closure_hold) * fps))
         hi = int(np.floor((phone.end + cfg.closure_hold) * fps))

@@ -71,6 +71,11 @@ VISEME_DOMINANCE: dict[str, float] = {
 VISEMES: tuple[str, ...] = tuple(VISEME_TARGETS)
 
 
+def stressless(phone: str) -> str:
+    """An ARPAbet phone's name without its stress digit, upper case ("ah1" -> "AH")."""
+    return phone.rstrip("012").upper()
+
+
 def viseme_of(phone: str) -> str:
     """Viseme class of an ARPAbet phone (stress digits ignored); unknown phones count as silence."""
-    return PHONE_TO_VISEME.get(phone.rstrip("012").upper(), "sil")
+    return PHONE_TO_VISEME.get(stressless(phone), "sil")

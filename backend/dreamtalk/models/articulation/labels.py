@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ...procedural.visemes import BILABIALS, OPEN_VOWELS
+from ...procedural.visemes import BILABIALS, OPEN_VOWELS, stressless
 
 PHONES: tuple[str, ...] = ("SIL", "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F",
                            "G", "HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH",
@@ -16,11 +16,6 @@ BILABIAL_CLASSES = np.array(sorted(CLASS[p] for p in BILABIALS))
 OPEN_CLASSES = np.array(sorted(CLASS[p] for p in OPEN_VOWELS))
 
 
-def base(phone: str) -> str:
-    """ARPAbet without stress digits, upper case."""
-    return phone.rstrip("012").upper()
-
-
 def frame_classes(phones: Sequence, frames: int, fps: float) -> np.ndarray:
     """`(frames,)` class of each frame: the phone whose span holds the frame time k / fps (SIL outside any).
     A p/b/m or open vowel too short to hold a frame claims its nearest frame (as the lip-sync measures read
@@ -28,10 +23,10 @@ def frame_classes(phones: Sequence, frames: int, fps: float) -> np.ndarray:
     out = np.zeros(frames, np.int64)
     times = np.arange(frames) / fps
     for p in phones:
-        out[(times >= p.start - 1e-9) & (times < p.end - 1e-9)] = CLASS.get(base(p.phone), 0)
+        out[(times >= p.start - 1e-9) & (times < p.end - 1e-9)] = CLASS.get(stressless(p.phone), 0)
     for kinds in (OPEN_VOWELS, BILABIALS):  # bilabials last: they win a shared frame
         for p in phones:
-            name = base(p.phone)
+            name = stressless(p.phone)
             if name in kinds and frames and np.floor(p.end * fps + 1e-9) < np.ceil(p.start * fps - 1e-9):
                 nearest = min(max(int(round((p.start + p.end) / 2 * fps)), 0), frames - 1)
                 if kinds is BILABIALS or out[nearest] not in BILABIAL_CLASSES:
