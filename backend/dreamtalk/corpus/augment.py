@@ -41,13 +41,18 @@ SPEEDS = (0.85, 0.9, 1.1, 1.15)  # speed factors of speed copies (1.1: 10% faste
 SPEED_STREAM = 77  # seeds speed copies apart from degraded copies
 
 
+def _id_seed(record_id: str) -> int:
+    """A seed fixed by an utterance's id (the same in every run)."""
+    return zlib.crc32(record_id.encode("utf-8"))
+
+
 def seed_of(record_id: str, copy: int) -> list[int]:
-    return [zlib.crc32(record_id.encode("utf-8")), copy]
+    return [_id_seed(record_id), copy]
 
 
 def speed_of(record_id: str, copy: int) -> float:
     """The speed factor of speed copy `copy` (1, 2, ...) of an utterance: one of SPEEDS, the same in every run."""
-    rng = np.random.default_rng([zlib.crc32(record_id.encode("utf-8")), SPEED_STREAM, copy])
+    rng = np.random.default_rng([_id_seed(record_id), SPEED_STREAM, copy])
     return float(rng.choice(SPEEDS))
 
 
