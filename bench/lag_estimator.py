@@ -73,8 +73,7 @@ def delayed(gap: np.ndarray, frames: int) -> np.ndarray:
 
 def errors(estimator, mouths: list[tuple[np.ndarray, list]]) -> np.ndarray:
     """Lag read minus the known delay, over every mouth and delay (clips without both classes left out)."""
-    out = [estimator(delayed(gap, k), phones) - k for gap, phones in mouths for k in SHIFTS]
-    out = np.array(out)
+    out = np.array([estimator(delayed(gap, k), phones) - k for gap, phones in mouths for k in SHIFTS])
     return out[np.isfinite(out)]
 
 

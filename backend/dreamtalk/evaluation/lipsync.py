@@ -126,6 +126,7 @@ def phone_locked_lag(clips: Sequence[tuple[np.ndarray, Sequence]], fps: float, m
     `clips` is one or more (gap, phones); several clips are pooled with each gap divided by its 95th
     percentile. NaN without both classes."""
     scaled = [(gap / (float(np.percentile(gap, 95)) or 1.0), phones) for gap, phones in clips]
+    gaps = [gap for gap, _ in scaled]
     references = [reference_gap(phones, fps, len(gap)) for gap, phones in scaled]
     best, best_key = float("nan"), None
     for shift in np.arange(-max_shift, max_shift + 1e-9, resolution):
@@ -134,7 +135,7 @@ def phone_locked_lag(clips: Sequence[tuple[np.ndarray, Sequence]], fps: float, m
         auc, _ = separation(opens, closed)
         if np.isnan(auc):
             return float("nan")
-        agreement = reference_agreement([gap for gap, _ in scaled], references, shift)
+        agreement = reference_agreement(gaps, references, shift)
         key = (round(auc, 9), round(agreement, 9), -abs(shift))
         if best_key is None or key > best_key:
             best, best_key = float(shift), key
