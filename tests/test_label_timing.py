@@ -163,3 +163,45 @@ def test_corpus_caches_speed_copies_apart_and_the_detector_reads_them_with_their
     assert len(clean.classes) == record["num_frames"] and np.array_equal(copy.features, fast)
     timed = scaled_phones(store.phones_of(record), factor)
     assert np.array_equal(copy.classes, frame_classes(timed, len(fast), 25.0))
+
+
+def test_labels_remade_with_another_closure_hold_change_the_mouth_around_bilabials_only():
+    """`train lip --closure-hold`: a stored utterance's labels made again with the corpus' own settings are
+    its stored labels; with closures on the phones only (hold 0) only the mouth changes, fewer frames are
+    shut, and the closure weights the loss reads shrink with them."""
+    from dataclasses import replace
+
+    from dreamtalk.core.arkit import MOUTH, indices
+    from dreamtalk.corpus.labels import remade_labels
+    from dreamtalk.evaluation.lipsync import lip_gap
+    from dreamtalk.models.emodiff.data import closure_frames, load_corpus
+
+    root = tiny_corpus()
+    corpus = store.Corpus(root)
+    labels = of_header(corpus.header)
+    record = next(r for r in corpus.records if sum(p[0] in ("P", "B", "M") for p in r["phones"]) >= 2)
+    stored = corpus.curves(record)
+    again = np.abs(remade_labels(corpus, record, labels).values - stored.values)
+    assert again.mean() < 1e-4 and again.max() < 0.01  # the stored audio and labels are rounded
+    on_phones = remade_labels(corpus, record, replace(labels, closure_hold=0.0))
+    changed = np.flatnonzero(np.abs(on_phones.values - stored.values).max(axis=0) > 0.01)
+    assert len(changed) and set(changed) <= set(indices(MOUTH))
+    shut = lambda curves: int((lip_gap(curves.values) < 0.02).sum())  # noqa: E731
+    assert shut(on_phones) < shut(stored)
+    frames = len(stored.values)
+    assert closure_frames(record, frames, 25.0, 0.0).sum() < closure_frames(record, frames, 25.0).sum()
+    default, remade = (load_corpus(root, "logmel-1", closure_hold=h, limit=4) for h in (None, 0.0))
+    assert all(np.array_equal(a.features, b.features) for a, b in zip(default, remade))
+    assert any(not np.allclose(a.x, b.x) for a, b in zip(default, remade))
+
+
+def test_closure_hold_is_refused_for_a_folder_of_clips_and_below_zero(tmp_path, capsys):
+    from dreamtalk.cli import main
+    from dreamtalk.models.emodiff.data import load_corpus
+
+    (tmp_path / "clips").mkdir()
+    with pytest.raises(InputError, match="cannot be remade"):
+        load_corpus(tmp_path / "clips", "logmel-1", closure_hold=0.0)
+    with pytest.raises(SystemExit):
+        main(["train", "lip", "--corpus", str(tiny_corpus()), "--closure-hold", "-0.01", "--out", str(tmp_path / "l.pt")])
+    assert "must be 0 or more seconds" in capsys.readouterr().err

@@ -21,6 +21,8 @@ from ..core.curves import Curves
 from ..core.errors import InputError
 from ..core.request import EmotionKey
 
+HOLD = 0.02  # s: the closure hold of every corpus built so far (the procedural engine's default)
+
 
 @dataclass(frozen=True)
 class LabelConfig:
@@ -28,9 +30,18 @@ class LabelConfig:
 
     timing: Literal["aligned", "events"] = "aligned"  # phones on forced alignment, or the synthesizer's events
     blinks: bool = False  # draw blinks into the labels (False: the engines sample blink events)
+    closure_hold: float = HOLD  # s a p/b/m closure is held beyond its phone (ProceduralConfig.closure_hold)
 
     def header(self) -> dict:
-        return {"label_timing": self.timing, "label_blinks": self.blinks}
+        return {"label_timing": self.timing, "label_blinks": self.blinks, "label_closure_hold": self.closure_hold}
+
+    def procedural(self):
+        """The procedural engine's settings that make these labels."""
+        from dataclasses import replace
+
+        from ..procedural.config import ProceduralConfig
+
+        return replace(ProceduralConfig(), blinks=self.blinks, closure_hold=self.closure_hold)
 
 
 DEFAULT = LabelConfig()  # what a build does unless told otherwise
@@ -41,7 +52,8 @@ def of_header(header: dict) -> LabelConfig:
     """The label settings a corpus was built with."""
     if "label_timing" not in header:
         return LEGACY
-    return LabelConfig(header["label_timing"], bool(header.get("label_blinks", True)))
+    return LabelConfig(header["label_timing"], bool(header.get("label_blinks", True)),
+                       float(header.get("label_closure_hold", HOLD)))
 
 
 def label_phones(audio: np.ndarray, rate: int, text: str, events: Sequence, source: str,
@@ -80,11 +92,16 @@ def _at_16k(audio: np.ndarray, rate: int) -> np.ndarray:
 
 def make_labels(audio: np.ndarray, rate: int, phones: Sequence, fps: float, emotion: str, intensity: float,
                 seed: int, cfg: LabelConfig) -> Curves:
-    """The procedural engine's curves for the utterance (seeded; blinks as `cfg` says)."""
-    from dataclasses import replace
-
-    from ..procedural.config import ProceduralConfig
+    """The procedural engine's curves for the utterance (seeded; blinks and closure hold as `cfg` says)."""
     from ..procedural.engine import animate
 
-    return animate(audio, rate, phones, fps, [EmotionKey(0.0, emotion, intensity)], seed=seed,
-                   cfg=replace(ProceduralConfig(), blinks=cfg.blinks))
+    return animate(audio, rate, phones, fps, [EmotionKey(0.0, emotion, intensity)], seed=seed, cfg=cfg.procedural())
+
+
+def remade_labels(corpus, record: dict, cfg: LabelConfig) -> Curves:
+    """A stored utterance's labels made again with `cfg` (its phones, emotion and label seed; with the
+    corpus' own settings they are its stored labels to storage precision)."""
+    from .store import FPS, SAMPLE_RATE, phones_of
+
+    return make_labels(corpus.audio(record), SAMPLE_RATE, phones_of(record), FPS, record["emotion"],
+                       record["intensity"], record["label_seed"], cfg)

@@ -19,6 +19,14 @@ def count(text: str) -> int:
     return value
 
 
+def seconds(text: str) -> float:
+    """argparse type of a duration in seconds, 0 or more."""
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
+    return value
+
+
 def _add_training_run(parser, out: str, frontend_help: str) -> None:
     """Options every `train MODEL` command shares: the corpus, the front end, the checkpoint, seeding."""
     parser.add_argument("--corpus", required=True, help="a built corpus (docs/CORPUS.md) or a folder of .npz clips")
@@ -57,7 +65,8 @@ def _validation_clips(args: argparse.Namespace) -> list | None:
         if not Corpus(source).select("val"):
             print(f"no validation loss: {source} has no 'val' split (use --val-split)")
             return None
-    clips = load_corpus(source, args.frontend, split=args.val_split or "val", limit=args.val_limit)
+    hold = getattr(args, "closure_hold", None) if built else None
+    clips = load_corpus(source, args.frontend, split=args.val_split or "val", limit=args.val_limit, closure_hold=hold)
     print(f"validation loss on {len(clips)} held-out clips from {source}")
     return clips
 
@@ -129,6 +138,8 @@ def add_subcommands(sub) -> None:
                     help="noise on the audio features, in feature standard deviations (default %(default)s)")
     lp.add_argument("--max-shift", type=int, default=LipTrainConfig.max_shift,
                     help="largest time shift of a perturbed label, in frames (default %(default)s)")
+    lp.add_argument("--closure-hold", type=seconds, help="remake a built corpus' labels with the procedural engine "
+                    "holding each p/b/m closure this many seconds beyond its phone (the corpus': 0.02)")
     lp.add_argument("--no-closure-head", action="store_true",
                     help="no frame-wise p/b/m closure detector (the refiner alone, as before issue 18)")
     lp.add_argument("--detector-weight", type=float, default=LipTrainConfig.detector_weight,
@@ -155,7 +166,8 @@ def cmd_train_emodiff(args: argparse.Namespace) -> int:
 
     _check_out_folder(args.out)
     args.frontend = args.frontend or default_tag()
-    clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit, augment=args.augment)
+    clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit, augment=args.augment,
+                        closure_hold=args.closure_hold)
     val_clips = _validation_clips(args)
     bar = ProgressBar()
     dcfg = DenoiserConfig(window=args.window, width=args.width, layers=args.layers)
@@ -184,7 +196,8 @@ def cmd_train_lip(args: argparse.Namespace) -> int:
         emodiff = EmoDiff.load(args.emodiff)
         args.frontend = emodiff.front_end
     args.frontend = args.frontend or default_tag()
-    clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit, augment=args.augment)
+    clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit, augment=args.augment,
+                        closure_hold=args.closure_hold)
     val_clips = _validation_clips(args)
     bar = ProgressBar()
     try:

@@ -47,11 +47,16 @@ def load_clip(path: Path, fe_name: str, fps: float) -> Clip:
 
 
 def load_store(root: Path, fe_name: str, fps: float, split: str, limit: int | None = None,
-               augment: int = 0) -> list[Clip]:
+               augment: int = 0, closure_hold: float | None = None) -> list[Clip]:
     """Clips of one split of a `dreamtalk corpus build` corpus (docs/CORPUS.md); style groups are
     emotion + level, so a style clip shows the same emotion at a similar intensity. `augment` N adds N
-    clips per utterance with the features of its augmented copies (same labels; `corpus.augment`)."""
-    from ...corpus.store import Corpus
+    clips per utterance with the features of its augmented copies (same labels; `corpus.augment`).
+    `closure_hold` (s): labels of utterances with phones made again with closures held that long beyond
+    their p/b/m instead of the corpus' (`corpus.labels.remade_labels`)."""
+    from dataclasses import replace
+
+    from ...corpus.labels import of_header, remade_labels
+    from ...corpus.store import Corpus, phones_of
 
     corpus = Corpus(root)
     if abs(float(corpus.header.get("fps", fps)) - fps) > 1e-6:
@@ -62,40 +67,50 @@ def load_store(root: Path, fe_name: str, fps: float, split: str, limit: int | No
     if limit and limit < len(records):
         records = [records[i] for i in np.linspace(0, len(records) - 1, limit).round().astype(int)]
     fe = by_tag(fe_name)
+    labels = of_header(corpus.header)
+    hold = labels.closure_hold if closure_hold is None else closure_hold
+    remade = replace(labels, closure_hold=hold) if hold != labels.closure_hold else None
     clips = []
     for r in records:
-        curves = corpus.curves(r)
+        curves = remade_labels(corpus, r, remade) if remade and phones_of(r) else corpus.curves(r)
         x = np.concatenate([curves.values, curves.head_pose], axis=1).astype(np.float32)
-        closure = closure_frames(r, len(x), fps)
+        closure = closure_frames(r, len(x), fps, hold)
         for copy in range(augment + 1):
             clips.append(Clip(corpus.features(r, fe, copy), x, r["emotion"], f"{r['emotion']}-{r.get('level', 0)}",
                               closure))
     return clips
 
 
-def closure_frames(record: dict, frames: int, fps: float) -> np.ndarray | None:
+def closure_frames(record: dict, frames: int, fps: float, closure_hold: float | None = None) -> np.ndarray | None:
     """`(T,)` 1 on the frames where the labels close the lips for a p/b/m (the procedural engine's
-    closure frames on the record's phones, approach frames 0.5), None for a record without phones."""
+    closure frames on the record's phones, closures held `closure_hold` s beyond them, approach frames 0.5),
+    None for a record without phones."""
+    from dataclasses import replace
+
     from ...corpus.store import phones_of
     from ...procedural.coarticulation import closure_weights
     from ...procedural.config import ProceduralConfig
 
     phones = phones_of(record)
-    return closure_weights(phones, fps, frames, ProceduralConfig()) if phones else None
+    cfg = ProceduralConfig() if closure_hold is None else replace(ProceduralConfig(), closure_hold=closure_hold)
+    return closure_weights(phones, fps, frames, cfg) if phones else None
 
 
 def load_corpus(
     folder: str | Path, fe_name: str | None = None, fps: float = 25.0, split: str = "train",
-    limit: int | None = None, augment: int = 0,
+    limit: int | None = None, augment: int = 0, closure_hold: float | None = None,
 ) -> list[Clip]:
-    """A built corpus (folder with corpus.json: `split`, `limit`, `augment` copies) or a folder of `.npz`
-    clips, with the features of front end `fe_name` (a tag; None: the default front end)."""
+    """A built corpus (folder with corpus.json: `split`, `limit`, `augment` copies, labels remade with
+    `closure_hold`: `load_store`) or a folder of `.npz` clips, with the features of front end `fe_name` (a
+    tag; None: the default front end)."""
     fe_name = fe_name or default_tag()
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"corpus folder not found: {folder}")
     if (folder / "corpus.json").is_file():
-        return load_store(folder, fe_name, fps, split, limit, augment)
+        return load_store(folder, fe_name, fps, split, limit, augment, closure_hold)
+    if closure_hold is not None:
+        raise InputError(f"{folder} is a folder of clips, not a built corpus: its labels cannot be remade")
     paths = sorted(folder.glob("*.npz"))
     if not paths:
         raise InputError(f"no .npz clips in {folder}")
