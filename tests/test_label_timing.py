@@ -195,13 +195,24 @@ def test_labels_remade_with_another_closure_hold_change_the_mouth_around_bilabia
     assert any(not np.allclose(a.x, b.x) for a, b in zip(default, remade))
 
 
-def test_closure_hold_is_refused_for_a_folder_of_clips_and_below_zero(tmp_path, capsys):
+def test_train_lip_closure_hold_runs_on_a_built_corpus_and_is_refused_elsewhere(tmp_path, capsys):
+    """`train lip --closure-hold 0` trains on a built corpus (training and validation labels remade); a folder
+    of clips or a negative hold is refused in one line; `train emodiff` has no such option."""
+    from corpus_helpers import copy_of_tiny
+
     from dreamtalk.cli import main
     from dreamtalk.models.emodiff.data import load_corpus
 
+    corpus = copy_of_tiny(tmp_path / "corpus")
+    out = tmp_path / "lip.pt"
+    assert main(["train", "lip", "--corpus", str(corpus), "--frontend", "logmel-1", "--closure-hold", "0",
+                 "--steps", "2", "--batch", "8", "--out", str(out)]) == 0 and out.is_file()
     (tmp_path / "clips").mkdir()
     with pytest.raises(InputError, match="cannot be remade"):
         load_corpus(tmp_path / "clips", "logmel-1", closure_hold=0.0)
+    capsys.readouterr()
     with pytest.raises(SystemExit):
-        main(["train", "lip", "--corpus", str(tiny_corpus()), "--closure-hold", "-0.01", "--out", str(tmp_path / "l.pt")])
+        main(["train", "lip", "--corpus", str(corpus), "--closure-hold", "-0.01", "--out", str(tmp_path / "l.pt")])
     assert "must be 0 or more seconds" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "emodiff", "--corpus", str(corpus), "--closure-hold", "0", "--out", str(tmp_path / "e.pt")])

@@ -166,8 +166,7 @@ def cmd_train_emodiff(args: argparse.Namespace) -> int:
 
     _check_out_folder(args.out)
     args.frontend = args.frontend or default_tag()
-    clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit, augment=args.augment,
-                        closure_hold=args.closure_hold)
+    clips = load_corpus(args.corpus, args.frontend, split=args.split, limit=args.limit, augment=args.augment)
     val_clips = _validation_clips(args)
     bar = ProgressBar()
     dcfg = DenoiserConfig(window=args.window, width=args.width, layers=args.layers)
