@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from ..core.curves import Curves
 from ..core.errors import InputError
 from ..core.request import EmotionKey
+
+if TYPE_CHECKING:
+    from ..procedural.config import ProceduralConfig
 
 HOLD = 0.02  # s: the closure hold of every corpus built so far (the procedural engine's default)
 
@@ -35,7 +38,7 @@ class LabelConfig:
     def header(self) -> dict:
         return {"label_timing": self.timing, "label_blinks": self.blinks, "label_closure_hold": self.closure_hold}
 
-    def procedural(self):
+    def procedural(self) -> ProceduralConfig:
         """The procedural engine's settings that make these labels."""
         from dataclasses import replace
 
