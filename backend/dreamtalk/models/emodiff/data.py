@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,6 +21,9 @@ from ...core.errors import InputError
 from ...features import by_tag, default_tag
 from .conditions import condition_tracks
 from .config import DenoiserConfig
+
+if TYPE_CHECKING:
+    from ...procedural.config import ProceduralConfig
 
 
 @dataclass
@@ -68,32 +72,29 @@ def load_store(root: Path, fe_name: str, fps: float, split: str, limit: int | No
         records = [records[i] for i in np.linspace(0, len(records) - 1, limit).round().astype(int)]
     fe = by_tag(fe_name)
     labels = of_header(corpus.header)
-    hold = labels.closure_hold if closure_hold is None else closure_hold
-    remade = replace(labels, closure_hold=hold) if hold != labels.closure_hold else None
+    remade = None if closure_hold in (None, labels.closure_hold) else replace(labels, closure_hold=closure_hold)
+    procedural = (remade or labels).procedural()  # the closures of the labels read, for the closure weights
     clips = []
     for r in records:
         curves = remade_labels(corpus, r, remade) if remade and phones_of(r) else corpus.curves(r)
         x = np.concatenate([curves.values, curves.head_pose], axis=1).astype(np.float32)
-        closure = closure_frames(r, len(x), fps, hold)
+        closure = closure_frames(r, len(x), fps, procedural)
         for copy in range(augment + 1):
             clips.append(Clip(corpus.features(r, fe, copy), x, r["emotion"], f"{r['emotion']}-{r.get('level', 0)}",
                               closure))
     return clips
 
 
-def closure_frames(record: dict, frames: int, fps: float, closure_hold: float | None = None) -> np.ndarray | None:
-    """`(T,)` 1 on the frames where the labels close the lips for a p/b/m (the procedural engine's
-    closure frames on the record's phones, closures held `closure_hold` s beyond them, approach frames 0.5),
+def closure_frames(record: dict, frames: int, fps: float, cfg: ProceduralConfig | None = None) -> np.ndarray | None:
+    """`(T,)` 1 on the frames where the labels close the lips for a p/b/m (the closure frames of the
+    procedural engine at `cfg`, default settings when None, on the record's phones; approach frames 0.5),
     None for a record without phones."""
-    from dataclasses import replace
-
     from ...corpus.store import phones_of
     from ...procedural.coarticulation import closure_weights
     from ...procedural.config import ProceduralConfig
 
     phones = phones_of(record)
-    cfg = ProceduralConfig() if closure_hold is None else replace(ProceduralConfig(), closure_hold=closure_hold)
-    return closure_weights(phones, fps, frames, cfg) if phones else None
+    return closure_weights(phones, fps, frames, cfg or ProceduralConfig()) if phones else None
 
 
 def load_corpus(
