@@ -1,5 +1,7 @@
 """Issue 18: corpus labels timed on forced alignment, blink-free labels, MBROLA phones, augmented audio."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from corpus_helpers import TINY, tiny_corpus
@@ -197,17 +199,27 @@ def test_labels_remade_with_another_closure_hold_change_the_mouth_around_bilabia
 
 
 def test_train_lip_closure_hold_runs_on_a_built_corpus_and_is_refused_elsewhere(tmp_path, capsys):
-    """`train lip --closure-hold 0` trains on a built corpus (training and validation labels remade); a folder
+    """`train lip --closure-hold 0` trains on a built corpus (training and validation labels remade) and the
+    checkpoint, exported too, records the labels it learned from (without the option: the corpus' own); a folder
     of clips or a negative hold is refused in one line; `train emodiff` has no such option."""
     from corpus_helpers import copy_of_tiny
 
     from dreamtalk.cli import main
+    from dreamtalk.corpus.store import Corpus
     from dreamtalk.models.emodiff.data import load_corpus
+    from dreamtalk.models.lip.model import LipModel
 
     corpus = copy_of_tiny(tmp_path / "corpus")
     out = tmp_path / "lip.pt"
     assert main(["train", "lip", "--corpus", str(corpus), "--frontend", "logmel-1", "--closure-hold", "0",
                  "--steps", "2", "--batch", "8", "--out", str(out)]) == 0 and out.is_file()
+    own = of_header(Corpus(corpus).header)
+    assert LipModel.load(out).labels == replace(own, closure_hold=0.0).header()
+    assert main(["train", "lip-export", str(out), str(tmp_path / "shipped.pt")]) == 0
+    assert LipModel.load(tmp_path / "shipped.pt").labels["label_closure_hold"] == 0.0
+    assert main(["train", "lip", "--corpus", str(corpus), "--frontend", "logmel-1", "--steps", "2", "--batch", "8",
+                 "--out", str(tmp_path / "own.pt")]) == 0
+    assert LipModel.load(tmp_path / "own.pt").labels == own.header()
     (tmp_path / "clips").mkdir()
     with pytest.raises(InputError, match="cannot be remade"):
         load_corpus(tmp_path / "clips", "logmel-1", closure_hold=0.0)

@@ -159,7 +159,31 @@ def test_tiny_training_lowers_the_loss_and_resumes(tmp_path):
     loaded = LipModel.load(out)
     x, feats = clips[0].x, clips[0].features
     assert np.array_equal(refine(loaded, feats, x, x[:8]), refine(model, feats, x, x[:8]))
-    assert loaded.cfg == model.cfg and loaded.front_end == "logmel-1"
+    assert loaded.cfg == model.cfg and loaded.front_end == "logmel-1" and loaded.labels is None  # not given
+
+
+def test_checkpoints_record_the_labels_they_learned_from(tmp_path):
+    """Label settings (`LabelConfig.header()`) ride in every checkpoint of a new run and survive a resume;
+    a file without them loads with None; the shipped refiner learned closures on the phones only."""
+    from dreamtalk.corpus.labels import LabelConfig
+    from dreamtalk.engines.installed import installed_refiner
+
+    clips = tiny_clips(count=4, frames=40)
+    cfg = LipRefinerConfig(audio_dim=6, hidden=8, lstm_layers=1, style_frames=8)
+    tcfg = LipTrainConfig(steps=2, batch=8, save_every=2)
+    labels = LabelConfig(closure_hold=0.0).header()
+    out = tmp_path / "lip.pt"
+    assert train(clips, out, "logmel-1", cfg, tcfg, labels=labels).labels == labels
+    tcfg.steps = 4
+    assert train(clips, out, "logmel-1", cfg, tcfg, labels=None).labels == labels  # resumed: the run's own
+    assert LipModel.load(out).labels == labels
+    payload = LipModel.load(out).to_dict()
+    del payload["labels"]
+    torch.save(payload, tmp_path / "old.pt")
+    assert LipModel.load(tmp_path / "old.pt").labels is None
+    shipped = installed_refiner()
+    assert shipped is not None and shipped.labels == {"label_timing": "aligned", "label_blinks": False,
+                                                      "label_closure_hold": 0.0}
 
 
 def test_bad_lip_checkpoints_are_clear_errors(tmp_path):

@@ -82,6 +82,20 @@ def _labels_blink(corpus: str) -> bool:
     return of_header(Corpus(corpus).header).blinks
 
 
+def _label_settings(corpus: str, closure_hold: float | None) -> dict | None:
+    """The label settings training reads from a built corpus (its own, with `closure_hold` when remade), as
+    recorded in corpus.json; None for a folder of .npz clips (unknown)."""
+    if not (Path(corpus) / "corpus.json").is_file():
+        return None
+    from dataclasses import replace
+
+    from ..corpus.labels import of_header
+    from ..corpus.store import Corpus
+
+    labels = of_header(Corpus(corpus).header)
+    return (labels if closure_hold is None else replace(labels, closure_hold=closure_hold)).header()
+
+
 def _wrote(out: str) -> None:
     best = Path(out).with_name(f"{Path(out).stem}.best{Path(out).suffix}")
     extra = f"; best validation loss in {best}" if best.is_file() else ""
@@ -213,7 +227,8 @@ def cmd_train_lip(args: argparse.Namespace) -> int:
                               detector_weight=args.detector_weight)
         cfg = LipRefinerConfig(window=args.window, overlap=args.window // 2, closure_head=not args.no_closure_head)
         train(clips, args.out, args.frontend, cfg, tcfg, generated,
-              resume=not args.fresh, report=lambda s, n, loss: bar(f"loss {loss:.4f}", s / n), val_clips=val_clips)
+              resume=not args.fresh, report=lambda s, n, loss: bar(f"loss {loss:.4f}", s / n), val_clips=val_clips,
+              labels=_label_settings(args.corpus, args.closure_hold))
     finally:
         bar.close()
     _wrote(args.out)

@@ -37,6 +37,17 @@ class LipModel(OnDevice, NetworkCheckpointed):
     mean: np.ndarray  # (P,) per-channel mean of x (52 ARKit + 3 head pose)
     std: np.ndarray  # (P,) per-channel std of x (floored)
     front_end: str  # audio front-end tag (dreamtalk.features)
+    labels: dict | None = None  # the label settings it learned from (`corpus.labels.LabelConfig.header()`;
+    # None: not recorded, a folder of clips or a file from before they were)
+
+    def to_dict(self) -> dict:
+        return super().to_dict() | ({"labels": dict(self.labels)} if self.labels is not None else {})
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LipModel:
+        model = super().from_dict(data)
+        model.labels = dict(data["labels"]) if isinstance(data.get("labels"), dict) else None
+        return model
 
     def normalize(self, x: np.ndarray) -> np.ndarray:
         return normalize(x, self.mean, self.std)

@@ -93,13 +93,17 @@ def train(
     resume: bool = True,
     report: Callable[[int, int, float], None] | None = None,
     val_clips: Sequence[Clip] | None = None,
+    labels: dict | None = None,
 ) -> LipModel:
     """Train (or resume from `out`) until `tcfg.steps`; files beside `out` as `models.training` says.
-    `val_clips`: a held-out split for the validation loss (perturbed-label windows) and the best checkpoint."""
+    `val_clips`: a held-out split for the validation loss (perturbed-label windows) and the best checkpoint.
+    `labels`: the label settings of the clips (`LabelConfig.header()`), recorded in a new model's checkpoints."""
     tcfg, out = tcfg or LipTrainConfig(), Path(out)
     torch.manual_seed(tcfg.seed)
     payload = LipModel.read_payload(out) if resume and out.is_file() else None
     model = LipModel.from_dict(payload) if payload else new_model(clips, cfg or LipRefinerConfig(), fe_name)
+    if payload is None:
+        model.labels = labels
     model.net.train()
     optimizer = torch.optim.Adam(model.net.parameters(), lr=tcfg.lr)
     if payload is not None:
