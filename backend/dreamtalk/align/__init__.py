@@ -1,6 +1,6 @@
 """Phone timings for any speech: espeak-ng events for our own synthesis, pocketsphinx for the rest.
 
-Public API: `PhoneSegment`, `WordSegment`, `ARPABET`, `SILENCE`, `phones_for` (here);
+Public API: `PhoneSegment`, `WordSegment`, `ARPABET`, `SILENCE`, `phones_for`, `aligned_phones` (here);
 `espeak.synthesize`, `sphinx.align` / `forced_alignment` / `phone_recognition`, `real_speech.real_utterances`,
 `metrics` (phone error rate, boundary error). See docs/alignment.md.
 """
@@ -11,7 +11,7 @@ import numpy as np
 
 from .phones import ARPABET, SILENCE, PhoneSegment, WordSegment
 
-__all__ = ["ARPABET", "SILENCE", "PhoneSegment", "WordSegment", "phones_for"]
+__all__ = ["ARPABET", "SILENCE", "PhoneSegment", "WordSegment", "aligned_phones", "phones_for"]
 
 
 def phones_for(
@@ -30,3 +30,22 @@ def phones_for(
         audio, sample_rate = prepare_audio(audio, sample_rate, RATE)
         transcript = transcribe.transcribe(audio) or None
     return align(audio, sample_rate, transcript)
+
+
+def aligned_phones(audio: np.ndarray, sample_rate: int, transcript: str) -> list[PhoneSegment]:
+    """Contiguous ARPAbet phones (+ SIL) of pocketsphinx forced alignment to `transcript` (its default beams,
+    then wide ones for audio those lose), with no fallback: raises InputError when both fail (no word with a
+    pronunciation, nothing matched, a decoder error), so a caller with a better fallback than phone
+    recognition can use it."""
+    from ..core.audio import prepare_audio
+    from ..core.errors import InputError
+    from .phones import tidy
+    from .sphinx import RATE, WIDE_BEAMS, forced_alignment
+
+    audio16, _ = prepare_audio(audio, sample_rate, RATE)
+    for beams in (None, WIDE_BEAMS):
+        try:
+            return tidy(forced_alignment(audio16, transcript, beams), len(audio16) / RATE)
+        except (InputError, RuntimeError, ValueError) as exc:  # no path through the words within the beams
+            failure = exc
+    raise InputError(f"forced alignment failed: {failure}")

@@ -76,15 +76,12 @@ def label_phones(audio: np.ndarray, rate: int, text: str, events: Sequence, sour
 
 def _aligned(audio16: np.ndarray, text: str) -> list:
     """Forced alignment with pocketsphinx's default beams, else wide ones ([] when both fail)."""
-    from ..align.phones import tidy
-    from ..align.sphinx import WIDE_BEAMS, forced_alignment
+    from ..align import aligned_phones
 
-    for beams in (None, WIDE_BEAMS):
-        try:
-            return tidy(forced_alignment(audio16, text, beams), len(audio16) / 16000)
-        except (InputError, RuntimeError, ValueError):  # no path through the words within the beams
-            continue
-    return []
+    try:
+        return aligned_phones(audio16, 16000, text)
+    except InputError:
+        return []
 
 
 def _at_16k(audio: np.ndarray, rate: int) -> np.ndarray:
