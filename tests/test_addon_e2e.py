@@ -106,6 +106,33 @@ def test_generate_against_a_real_backend(ext, backend, tmp_path, fps):
     assert strip.frame_final_start == 5 and abs(strip.frame_final_duration - 2.0 * fps) <= 1
 
 
+def test_a_transcript_puts_the_keyed_lips_on_its_aligned_phones(ext, backend, tmp_path):
+    """The panel's Transcript reaches the default engine through a real backend: precise mode, the keyed lips
+    shut on every frame of the transcript's forced-aligned p/b/m and open on its open vowels."""
+    pytest.importorskip("pocketsphinx", reason="the expected phones are aligned here (make test-blender-lts: no aligner)")
+    import soundfile
+    from dreamtalk.align import aligned_phones
+    from dreamtalk.align.espeak import synthesize
+    from dreamtalk.evaluation.lipsync import lip_gap
+    from dreamtalk.models.articulation.labels import phone_probabilities
+
+    text = "Maybe Bob will bring a map of the bay."
+    speech = synthesize(text)
+    settings = configure(ext, tmp_path, backend, 25)
+    settings.audio_path = str(tmp_path / "line.wav")
+    soundfile.write(settings.audio_path, speech.audio, speech.sample_rate)
+    settings.transcript, settings.takes = text, 1
+    assert bpy.ops.dreamtalk.generate() == {"FINISHED"}
+    finish(ext, 120)
+    assert ext.state.GENERATE.state.status == "done", ext.state.GENERATE.state.message
+    frames = int(round(speech.duration * 25))
+    values = shape_key_values(ext, settings.target.data.shape_keys, 5 + np.arange(frames))
+    p_bilabial, p_open = phone_probabilities(aligned_phones(speech.audio, speech.sample_rate, text), frames, 25.0)
+    gap = lip_gap(values)
+    assert p_bilabial.sum() >= 6 and gap[p_bilabial > 0].max() < 1e-4
+    assert gap[p_open > 0].min() > 0.05
+
+
 def shape_key_values(ext, key, frames) -> np.ndarray:
     """`(F, 52)` the ARKit-named keys' animated values at scene `frames`."""
     fcurves = {fc.data_path: fc for fc in ext.apply.action_fcurves(key)}

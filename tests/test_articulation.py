@@ -249,3 +249,44 @@ def test_lip_checkpoint_off_turns_the_whole_refinement_stage_off(speech, monkeyp
     monkeypatch.setenv(installed.LIP_ENV, "off")
     (off,) = generate(GenerateRequest(audio, rate, seed=4))
     np.testing.assert_array_equal(off.values, plain.values)
+
+
+def test_phone_probabilities_mark_the_frames_of_aligned_bilabials_and_open_vowels():
+    from dreamtalk.models.articulation.labels import phone_probabilities
+
+    phones = [Phone("SIL", 0.0, 0.1), Phone("M", 0.1, 0.2), Phone("AA1", 0.2, 0.4), Phone("P", 0.4, 0.43),
+              Phone("S", 0.43, 0.6)]
+    p_bilabial, p_open = phone_probabilities(phones, 15, 25.0)
+    np.testing.assert_array_equal(np.flatnonzero(p_bilabial), [3, 4, 10])  # the 30 ms P claims frame 10
+    np.testing.assert_array_equal(np.flatnonzero(p_open), [5, 6, 7, 8, 9])
+    assert set(np.unique(np.concatenate([p_bilabial, p_open]))) == {0.0, 1.0}
+
+
+def test_a_transcript_puts_the_lips_on_its_aligned_phones(speech, monkeypatch, caplog):
+    """Precise mode: with a transcript the default pipeline closes the lips on every frame of the forced
+    alignment's p/b/m and opens them on its open vowels, detector installed or not; only the mouth moves;
+    a transcript that cannot be aligned leaves the detector in charge, with a warning."""
+    from dreamtalk.align import aligned_phones
+    from dreamtalk.core.arkit import MOUTH, indices
+    from dreamtalk.core.request import GenerateRequest
+    from dreamtalk.engines import generate, installed
+    from dreamtalk.models.articulation.labels import phone_probabilities
+
+    audio, rate = speech
+    text = "Maybe Bob will bring a map of the bay."
+    (plain,) = generate(GenerateRequest(audio, rate, seed=4))
+    p_bilabial, p_open = phone_probabilities(aligned_phones(audio, rate, text), plain.num_frames, 25.0)
+    assert p_bilabial.sum() >= 6 and p_open.sum() >= 4
+    others = np.setdiff1d(np.arange(52), indices(MOUTH))
+    for detector in ("installed", "off"):
+        if detector == "off":
+            monkeypatch.setenv(installed.ARTICULATION_ENV, "off")
+        (precise,) = generate(GenerateRequest(audio, rate, seed=4, transcript=text))
+        gap = lip_gap(precise.values)
+        assert np.all(gap[p_bilabial > 0] < 1e-6), detector
+        assert gap[p_open > 0].min() > 0.05, detector
+        np.testing.assert_array_equal(precise.values[:, others], plain.values[:, others])
+    monkeypatch.delenv(installed.ARTICULATION_ENV)
+    (unaligned,) = generate(GenerateRequest(audio, rate, seed=4, transcript="qxzv"))
+    np.testing.assert_array_equal(unaligned.values, plain.values)
+    assert "the lips are placed from the audio alone (no precise mode)" in caplog.text

@@ -2,7 +2,8 @@
 
     request -> styles (`styles`) -> audio features (`feature_cache`) -> EmoDiff takes (raw x)
             -> lip refiner over the MOUTH group (when `request.refine` and a refiner is installed)
-            -> articulation: lips opened on heard open vowels, closed on heard p/b/m (the same condition)
+            -> articulation: lips opened on heard open vowels, closed on heard p/b/m (the same condition);
+               with a transcript, on the open vowels and p/b/m of its forced alignment instead (precise mode)
             -> blink events over the eyelids (models trained on blink-free labels: `blinks`)
             -> curves at the request's fps
 
@@ -13,12 +14,14 @@ encoder all on its device; concurrent requests on one device share sampling call
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import numpy as np
 
 from ..core.audio import prepare_audio
 from ..core.curves import Curves
+from ..core.errors import InputError
 from ..core.locking import check_mask, ease_into_locked, resample_locked
 from ..core.request import GenerateRequest
 from ..features import SAMPLE_RATE
@@ -32,6 +35,8 @@ from .blinks import add_blinks
 from .feature_cache import audio_features
 from .installed import installed_articulation, installed_emodiff, installed_refiner, refinement_off
 from .styles import style_keys
+
+log = logging.getLogger(__name__)
 
 
 def locked_frames(model: EmoDiff, request: GenerateRequest, frames: int):
@@ -54,17 +59,21 @@ def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey],
                  audio: np.ndarray, rate: int, takes: np.ndarray, cfg: SamplerConfig, locked=None,
                  mask=None, device: str = "cpu") -> np.ndarray:
     """Lip refinement of every take (when `request.refine`), on `device`: the lip refiner, then the
-    articulation detector (each when installed); locked frames stay as given and the refined mouth is eased
-    onto them like EmoDiff's output."""
+    articulation stage: on the phones of the transcript's forced alignment when the request has a transcript
+    (and it aligns), else by the articulation detector (when installed); locked frames stay as given and the
+    refined mouth is eased onto them like EmoDiff's output."""
     from ..models.lip.model import MOUTH_INDEX
 
     if not request.refine or refinement_off():
         return takes
     lip, detector = installed_refiner(device), installed_articulation(device)
     refined = takes if lip is None else run_refiner(lip, model, keys, feats, audio, rate, takes, cfg, device)
-    if detector is not None:
+    phones = transcript_phones(audio, rate, request.transcript) if request.transcript else None
+    if phones is not None:
+        refined = articulate_on_phones(phones, refined, model.cfg.fps, detector)
+    elif detector is not None:
         refined = articulate_takes(detector, model, feats, audio, rate, refined, device)
-    if locked is None or (lip is None and detector is None):
+    if locked is None or (lip is None and detector is None and phones is None):
         return refined
     eased = ease_into_locked(np.where(mask[None, :, None], locked[None], refined), mask, cfg.lock_ease)
     refined[..., MOUTH_INDEX] = eased[..., MOUTH_INDEX]  # the rest is EmoDiff's, already eased
@@ -93,6 +102,29 @@ def articulate_takes(detector, model: EmoDiff, feats: np.ndarray, audio: np.ndar
     probabilities = detector.probabilities(feats)
     p_bilabial, p_open = bilabial(probabilities), open_vowel(probabilities)
     return np.stack([articulate(take, p_bilabial, p_open, detector.cfg) for take in takes])
+
+
+def transcript_phones(audio: np.ndarray, rate: int, transcript: str):
+    """The transcript's forced-aligned phones, or None (with a warning: the lips follow the audio alone)."""
+    from ..align import aligned_phones
+
+    try:
+        return aligned_phones(audio, rate, transcript)
+    except InputError as exc:
+        log.warning("%s; the lips are placed from the audio alone (no precise mode)", exc)
+        return None
+
+
+def articulate_on_phones(phones, takes: np.ndarray, fps: float, detector) -> np.ndarray:
+    """Every take opened on the aligned open vowels and closed on the aligned p/b/m (precise mode), with the
+    detector's enforcement settings (the defaults when no detector is installed)."""
+    from ..models.articulation.config import ArticulationConfig
+    from ..models.articulation.enforce import articulate
+    from ..models.articulation.labels import phone_probabilities
+
+    p_bilabial, p_open = phone_probabilities(phones, takes.shape[1], fps)
+    settings = detector.cfg if detector is not None else ArticulationConfig()
+    return np.stack([articulate(take, p_bilabial, p_open, settings) for take in takes])
 
 
 def run(request: GenerateRequest, progress) -> list[Curves]:

@@ -32,3 +32,11 @@ def frame_classes(phones: Sequence, frames: int, fps: float) -> np.ndarray:
                 if kinds is BILABIALS or out[nearest] not in BILABIAL_CLASSES:
                     out[nearest] = CLASS[name]
     return out
+
+
+def phone_probabilities(phones: Sequence, frames: int, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """`(frames,)` p(p/b/m) and p(open vowel) as known phones give them (1 on the frames `frame_classes`
+    gives those classes, else 0): what the detector's probabilities stand for, when the phones are aligned."""
+    classes = frame_classes(phones, frames, fps)
+    return (np.isin(classes, BILABIAL_CLASSES).astype(np.float32),
+            np.isin(classes, OPEN_CLASSES).astype(np.float32))
