@@ -18,7 +18,9 @@ from . import dynamics, lipsync
 from .harness import CYCLE_INTENSITIES, EvalConfig, contrast, generate
 from .validation_set import RATE, SETS
 
-ENGINES = {"emodiff": ("emodiff", True), "emodiff-norefine": ("emodiff", False), "procedural": ("procedural", True)}
+# name: (engine, lip refinement); "emodiff-aligned" is the default engine given the transcript (precise mode)
+ENGINES = {"emodiff": ("emodiff", True), "emodiff-norefine": ("emodiff", False),
+           "emodiff-aligned": ("emodiff", True), "procedural": ("procedural", True)}
 MAX_LAG = 5.0  # frames searched either side for the phone-locked lag
 REFERENCE = "reference"  # summary entry per set: the lip measures on a mouth that follows the phones exactly
 
@@ -32,7 +34,7 @@ class ValidationConfig:
     takes: int = 2  # takes per clip (seeds seed, seed+1: do they differ?)
     seed: int = 2000  # first generation seed
     limit: int | None = None  # at most this many clips per set (quick looks; the tables use all)
-    transcript_engines: tuple[str, ...] = ("procedural",)  # engines given the transcript (forced alignment)
+    transcript_engines: tuple[str, ...] = ("procedural", "emodiff-aligned")  # given the transcript (forced alignment)
     guidance: float | None = None  # diffusion guidance scale (None: the engine's)
 
 

@@ -20,7 +20,7 @@ from ..align.debian import cache_dir
 from ..core.audio import prepare_audio
 from ..core.formats import atomic_write
 
-VERSION = "1"
+VERSION = "2"  # 2: long-flite carries its text (precise mode and the procedural engine get the transcript)
 RATE = 16000
 BILABIAL_DENSE = ("Maybe the baby will bring a map to the big market by the pub.",
                   "Please put the purple blanket back before my mother comes home.",
@@ -110,10 +110,11 @@ def allison_rest(count: int) -> list[tuple[str, np.ndarray, int, str]]:
 
 
 def _long_clip(set_: VoiceSet) -> dict:
-    """Paragraphs of 12 sentences (shuffled per pass) read by one voice, joined with 0.4 s pauses."""
+    """Paragraphs of 12 sentences (shuffled per pass) read by one voice, joined with 0.4 s pauses; the reference
+    phones are aligned paragraph by paragraph, the text is the whole transcript."""
     from ..align.sphinx import align
 
-    rng, parts, phones, total = np.random.default_rng(0), [], [], 0.0
+    rng, parts, phones, texts, total = np.random.default_rng(0), [], [], [], 0.0
     while total < LONG_SECONDS:
         order = rng.permutation(len(SENTENCES))
         for k in range(0, len(order), 12):
@@ -122,8 +123,9 @@ def _long_clip(set_: VoiceSet) -> dict:
             audio16 = np.concatenate([prepare_audio(audio, rate, RATE)[0], np.zeros(int(0.4 * RATE), np.float32)])
             phones += [[p.phone, round(p.start + total, 4), round(p.end + total, 4)] for p in align(audio16, RATE, text)]
             parts.append(audio16)
+            texts.append(text)
             total += len(audio16) / RATE
-    return {"id": f"{set_.name}-000", "set": set_.name, "voice": set_.voices[0], "text": "",
+    return {"id": f"{set_.name}-000", "set": set_.name, "voice": set_.voices[0], "text": " ".join(texts),
             "audio": np.concatenate(parts), "phones": phones}
 
 
