@@ -53,7 +53,8 @@ class DREAMTALK_PG_settings(bpy.types.PropertyGroup):
     )
     audio_path: StringProperty(name="Audio file", subtype="FILE_PATH")
     sound_strip: StringProperty(name="Sound strip", description="Name of a sound strip in the sequencer")
-    transcript: StringProperty(name="Transcript", description="Optional text spoken in the audio")
+    transcript: StringProperty(name="Transcript", description="Optional text spoken in the audio: the lips then follow its "
+                             "forced alignment (precise mode; the procedural engine aligns it too)")
     emotion: EnumProperty(name="Emotion", items=EMOTION_ITEMS, default="neutral")
     intensity: FloatProperty(name="Intensity", min=0.0, max=1.0, default=0.6, subtype="FACTOR")
     emotion_keys: CollectionProperty(type=DREAMTALK_PG_emotion_key)
