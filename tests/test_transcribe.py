@@ -30,3 +30,16 @@ def test_phones_without_text_follow_the_speech(speech):
     recognised = [p.phone for p in phones_for(speech.audio, speech.sample_rate, auto_transcribe=False)]
     assert phone_error_rate(truth, auto) < 0.25
     assert phone_error_rate(truth, auto) < phone_error_rate(truth, recognised)
+
+
+def test_decoding_runs_in_a_helper_process_that_comes_back_when_killed(speech):
+    """CTranslate2 decodes in one kept helper process (it slows PyTorch in the process it runs in); a helper
+    that died is started again for the next call."""
+    audio16, _ = prepare_audio(speech.audio, speech.sample_rate, 16000)
+    first = transcribe.transcribe(audio16)
+    helper = transcribe._HELPER
+    assert helper is not None and helper.poll() is None
+    assert transcribe.transcribe(audio16) == first and transcribe._HELPER is helper  # kept
+    helper.kill()
+    helper.wait()
+    assert transcribe.transcribe(audio16) == first and transcribe._HELPER is not helper

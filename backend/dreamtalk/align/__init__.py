@@ -7,9 +7,13 @@ Public API: `PhoneSegment`, `WordSegment`, `ARPABET`, `SILENCE`, `phones_for`, `
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from .phones import ARPABET, SILENCE, PhoneSegment, WordSegment
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ARPABET", "SILENCE", "PhoneSegment", "WordSegment", "aligned_phones", "phones_for"]
 
@@ -28,7 +32,10 @@ def phones_for(
 
     if not (transcript and transcript.strip()) and auto_transcribe and transcribe.available():
         audio, sample_rate = prepare_audio(audio, sample_rate, RATE)
-        transcript = transcribe.transcribe(audio) or None
+        try:
+            transcript = transcribe.transcribe(audio) or None
+        except RuntimeError as exc:
+            log.warning("%s; recognising phones instead", exc)
     return align(audio, sample_rate, transcript)
 
 
