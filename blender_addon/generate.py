@@ -117,6 +117,7 @@ def prepare(context, regenerate: bool = False) -> Job:
         style_clip=style_clip(settings, scene, obj, rmap), seed=settings.seed,
         takes=1 if regenerate else settings.takes, fps=fps, engine=settings.engine,
         steps=settings.steps or None, guidance=settings.guidance or None, refine=settings.refine,
+        precise=settings.precise and settings.engine == "emodiff",
     )
     head = head_target(settings)
     job = Job(

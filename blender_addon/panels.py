@@ -48,6 +48,8 @@ def draw_main(settings, layout) -> None:
     else:
         col.prop(settings, "sound_strip", icon="SOUND")
     col.prop(settings, "transcript")
+    if settings.engine == "emodiff" and not settings.transcript.strip():
+        col.prop(settings, "precise")
     col.prop(settings, "emotion")
     col.prop(settings, "intensity", slider=True)
     col.label(text="Emotion keys")

@@ -72,6 +72,9 @@ class DREAMTALK_PG_settings(bpy.types.PropertyGroup):
     steps: IntProperty(name="Steps", min=0, max=1000, default=0, description="Sampling steps (0: engine default)")
     guidance: FloatProperty(name="Guidance", min=0.0, max=20.0, default=0.0, description="0: engine default")
     refine: BoolProperty(name="Refine lips", default=True, description="Lip refinement after EmoDiff (off: EmoDiff's curves unchanged)")
+    precise: BoolProperty(name="Precise lips", default=False,
+                          description="Without a transcript: the backend transcribes the speech (Whisper) and puts "
+                                      "the lips on its forced alignment (slower; a transcript always does this)")
     start_frame: IntProperty(name="Start frame", default=1)
     retarget_preset: EnumProperty(name="Retarget", items=_preset_items)
     retarget_map_path: StringProperty(name="User map", subtype="FILE_PATH", description="JSON {shape key: ARKit name(s)}")

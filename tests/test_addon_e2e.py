@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import replace
 import subprocess
 import sys
 import time
@@ -131,6 +132,33 @@ def test_a_transcript_puts_the_keyed_lips_on_its_aligned_phones(ext, backend, tm
     gap = lip_gap(values)
     assert p_bilabial.sum() >= 6 and gap[p_bilabial > 0].max() < 1e-4
     assert gap[p_open > 0].min() > 0.05
+
+
+def test_precise_lips_without_a_transcript_against_a_real_backend(ext, backend, tmp_path):
+    """The panel's Precise lips with no transcript: the backend transcribes the speech with Whisper and keys the
+    same lips as a request carrying Whisper's text as its transcript."""
+    pytest.importorskip("faster_whisper", reason="Whisper is the backend's (make test-blender-lts: not here)")
+    import soundfile
+    from dreamtalk.align import transcribe
+    from dreamtalk.align.espeak import synthesize
+    from dreamtalk.core.audio import prepare_audio
+
+    speech = synthesize("Maybe Bob will bring a map of the bay.")
+    settings = configure(ext, tmp_path, backend, 25)
+    settings.audio_path = str(tmp_path / "line.wav")
+    soundfile.write(settings.audio_path, speech.audio, speech.sample_rate)
+    settings.transcript, settings.takes, settings.precise = "", 1, True
+    job = ext.generate.prepare(bpy.context)
+    assert job.request.precise is True and job.request.transcript is None
+    assert bpy.ops.dreamtalk.generate() == {"FINISHED"}
+    finish(ext, 120)
+    assert ext.state.GENERATE.state.status == "done", ext.state.GENERATE.state.message
+    heard = transcribe.transcribe(prepare_audio(job.request.audio, job.request.sample_rate, 16000)[0])
+    given = replace(job.request, transcript=heard, precise=False)
+    with client_module.Client(backend, timeout=60) as direct:
+        expected = direct.generate(given)[0]
+    values = shape_key_values(ext, settings.target.data.shape_keys, 5 + np.arange(expected.num_frames))
+    np.testing.assert_allclose(values, expected.values, atol=1e-5)
 
 
 def shape_key_values(ext, key, frames) -> np.ndarray:

@@ -290,3 +290,27 @@ def test_a_transcript_puts_the_lips_on_its_aligned_phones(speech, monkeypatch, c
     (unaligned,) = generate(GenerateRequest(audio, rate, seed=4, transcript="qxzv"))
     np.testing.assert_array_equal(unaligned.values, plain.values)
     assert "the lips are placed from the audio alone (no precise mode)" in caplog.text
+
+
+def test_precise_without_a_transcript_aligns_whispers_transcript(speech, monkeypatch, caplog):
+    """`precise` with no transcript: Whisper transcribes the speech and the lips follow that text's alignment
+    (the same take as asking with Whisper's text as the transcript); without Whisper, a warning and the
+    detector's lips."""
+    from dreamtalk.align import transcribe
+    from dreamtalk.core.request import GenerateRequest
+    from dreamtalk.engines import generate
+
+    if not transcribe.available():
+        pytest.skip("the whisper extra is not installed")
+    audio, rate = speech
+    text = transcribe.transcribe(audio)
+    assert "bob" in text.lower() and "map" in text.lower()
+    (precise,) = generate(GenerateRequest(audio, rate, seed=4, precise=True))
+    (given,) = generate(GenerateRequest(audio, rate, seed=4, transcript=text))
+    (plain,) = generate(GenerateRequest(audio, rate, seed=4))
+    np.testing.assert_array_equal(precise.values, given.values)
+    assert not np.array_equal(precise.values, plain.values)
+    monkeypatch.setattr(transcribe, "available", lambda: False)
+    (without,) = generate(GenerateRequest(audio, rate, seed=4, precise=True))
+    np.testing.assert_array_equal(without.values, plain.values)
+    assert "needs Whisper" in caplog.text

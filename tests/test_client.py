@@ -139,7 +139,7 @@ def test_a_1x_backend_is_reported_as_a_version_mismatch_not_a_timeout():
         with Client(fake.endpoint, timeout=5) as client, pytest.raises(RemoteError) as info:
             client.hello()
         assert info.value.code == "version_mismatch" and "\n" not in str(info.value)
-        assert f"the backend at {fake.endpoint} speaks protocol 1.0 but this side speaks 2.0" in str(info.value)
+        assert f"the backend at {fake.endpoint} speaks protocol 1.0 but this side speaks 2.1" in str(info.value)
         assert str(info.value).endswith(f"update the backend at {fake.endpoint}")
     finally:
         fake.close()

@@ -1,4 +1,4 @@
-"""Wire protocol 2.0: round trips of every payload kind, header / parent header / content kept apart,
+"""Wire protocol 2.1: round trips of every payload kind, header / parent header / content kept apart,
 version rules (a 1.x peer is refused with a clear message), and robust decoding."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from dreamtalk.core.arkit import ARKIT_NAMES, INDEX
 from dreamtalk.core.curves import Curves
+from dreamtalk.core.errors import InputError
 from dreamtalk.core.protocol import (
     ARRAY_FIELDS,
     DELIMITER,
@@ -97,6 +98,21 @@ def test_every_request_field_is_carried():
     assert carried == {f.name for f in fields(GenerateRequest)}
 
 
+def test_precise_is_sent_only_when_asked_so_2_0_backends_take_the_rest():
+    """2.1's `precise`: absent from the message when false (a 2.0 backend refuses unknown options), carried
+    when true; a message without it (a 2.0 client's) decodes to false; a non-bool is bad_request."""
+    audio = np.zeros(1600, np.float32)
+    plain = request_to_message(GenerateRequest(audio, 16000))
+    assert "precise" not in plain.content["options"] and request_from_message(_roundtrip(plain)).precise is False
+    asked = _roundtrip(request_to_message(GenerateRequest(audio, 16000, precise=True)))
+    assert asked.content["options"]["precise"] is True and request_from_message(asked).precise is True
+    asked.content["options"]["precise"] = 1
+    with pytest.raises(ProtocolError, match="precise"):
+        request_from_message(asked)
+    with pytest.raises(InputError, match="precise must be true or false"):
+        GenerateRequest(audio, 16000, precise="yes")
+
+
 def test_result_roundtrip_and_channels_matched_by_name():
     takes = [_curves(50, 3), _curves(50, 4, eyes=True)]
     back = takes_from_result(_roundtrip(result_message({"msg_id": "job"}, takes)))
@@ -144,7 +160,7 @@ def test_a_1x_peer_is_refused_with_a_message_naming_both_versions():
             decode(frames, peer="the client")
         text = str(info.value)
         assert info.value.code == "version_mismatch" and "\n" not in text
-        assert text.startswith("the client speaks protocol 1.4 but this side speaks 2.0")
+        assert text.startswith("the client speaks protocol 1.4 but this side speaks 2.1")
         assert text.endswith("update the client")
 
 

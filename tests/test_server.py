@@ -96,7 +96,7 @@ def test_a_1x_client_is_refused_with_a_message_it_can_act_on(service, kind):
     assert json.loads(raw[1])["version"] == PROTOCOL_VERSION  # a 1.x client's own check refuses this reply
     reply = decode(raw)
     assert (reply.type, reply.get("code"), reply.parent_id) == ("error", "version_mismatch", "old-client-1")
-    assert reply.get("message") == ("the client speaks protocol 1.0 but this side speaks 2.0; the major "
+    assert reply.get("message") == ("the client speaks protocol 1.0 but this side speaks 2.1; the major "
                                     "versions differ, so they cannot talk: update the client")
 
 

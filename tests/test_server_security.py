@@ -31,7 +31,7 @@ def _keys(folder, name: str) -> CurveKeys:
 
 def test_allowed_key_is_served(keys, curve_service):
     with Client(curve_service.endpoint, timeout=5, curve=_keys(keys, "allowed/alice.key_secret")) as client:
-        assert client.hello()["protocol"] == "2.0"
+        assert client.hello()["protocol"] == "2.1"
         assert client.generate(echo_request(4))[0].num_frames == 10
 
 

@@ -44,7 +44,10 @@ def _add_generate(sub) -> None:
 
 def _add_generation_options(p: argparse.ArgumentParser) -> None:
     """Options of `generate` that `render` shares (it generates the curves when given audio alone)."""
-    p.add_argument("--transcript", help="what is said (text, or @file.txt); enables forced alignment")
+    p.add_argument("--transcript", help="what is said (text, or @file.txt); enables forced alignment (with emodiff: "
+                   "precise mode, the lips on the aligned phones)")
+    p.add_argument("--precise", action="store_true",
+                   help="emodiff: precise mode without a transcript, the speech transcribed by Whisper first (slower)")
     p.add_argument("--emotion", default="neutral",
                    help=f"emotion: {', '.join(EMOTIONS)}; diffusion engines also take mixes such as happy:0.7+surprised:0.3")
     p.add_argument("--intensity", type=float, default=0.6, help="emotion intensity 0..1 (default 0.6)")
@@ -165,7 +168,7 @@ def _generate_request(args: argparse.Namespace, audio, rate: int, takes: int = 1
     return GenerateRequest(
         audio=audio, sample_rate=rate, transcript=_transcript(args.transcript), emotion=args.emotion,
         intensity=args.intensity, seed=args.seed, fps=args.fps, engine=args.engine, takes=takes,
-        style_clip=style, steps=args.steps, guidance=args.guidance, refine=args.refine,
+        style_clip=style, steps=args.steps, guidance=args.guidance, refine=args.refine, precise=args.precise,
     )
 
 

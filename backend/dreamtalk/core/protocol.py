@@ -1,4 +1,4 @@
-"""The DREAM-Talk wire protocol (2.0): multipart ZeroMQ messages, JSON frames + raw binary frames.
+"""The DREAM-Talk wire protocol (2.1): multipart ZeroMQ messages, JSON frames + raw binary frames.
 
 Modelled on the Jupyter messaging protocol (jupyter_client): every message is
 
@@ -34,7 +34,7 @@ from .curves import Curves
 from .errors import DreamTalkError, InputError
 from .request import DEFAULT_ENGINE, EmotionKey, GenerateRequest, RenderRequest, check_options
 
-PROTOCOL_VERSION = "2.0"  # major.minor; bump major for incompatible changes
+PROTOCOL_VERSION = "2.1"  # major.minor; bump major for incompatible changes
 DELIMITER = b"<DTK|MSG>"  # separates the routing envelope from the message
 JSON_FRAMES = 3  # header, parent header, content
 MAX_JSON_BYTES = 1 << 20  # a JSON frame larger than this is refused before parsing
@@ -395,13 +395,15 @@ ARRAY_FIELDS = frozenset({"audio", "sample_rate", "style_clip", "locked", "locke
 OPTION_TYPES: dict[str, tuple[type, ...]] = {  # plain GenerateRequest options and the JSON types allowed
     "transcript": (str, type(None)), "emotion": (str,), "intensity": (int, float), "seed": (int,),
     "takes": (int,), "fps": (int, float), "engine": (str,), "steps": (int, type(None)),
-    "guidance": (int, float, type(None)), "refine": (bool,),
+    "guidance": (int, float, type(None)), "refine": (bool,), "precise": (bool,),
 }
+SINCE_2_1 = {"precise": False}  # options added in 2.1: sent only when set, so 2.0 backends take the rest
 
 
 def request_to_message(request: GenerateRequest, audio_dtype: str = "float32") -> Message:
     """GenerateRequest -> `generate` message; audio goes as float32 or int16 PCM with its rate."""
-    options = {k: v for k, v in request.options().items() if k != "sample_rate"}
+    options = {k: v for k, v in request.options().items()
+               if k != "sample_rate" and not (k in SINCE_2_1 and v == SINCE_2_1[k])}
     buffers: dict[str, np.ndarray] = {"audio": _pcm(request.audio, audio_dtype)}
     curves_info = {}
     for name in ("style_clip", "locked"):

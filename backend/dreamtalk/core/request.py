@@ -81,6 +81,8 @@ class GenerateRequest:
     steps: int | None = None  # sampling steps (diffusion engines)
     guidance: float | None = None  # classifier-free guidance scale (diffusion engines)
     refine: bool = True  # lip refinement (diffusion engines); False returns EmoDiff's curves, see docs/lip.md
+    precise: bool = False  # EmoDiff: lips on forced-aligned phones without a transcript too (Whisper transcribes
+    # the speech first; slower). A transcript always does it. See docs/lip.md, "Precise mode"
 
     def __post_init__(self) -> None:
         self.audio = np.ascontiguousarray(np.asarray(self.audio, np.float32).reshape(-1))
@@ -111,6 +113,7 @@ def check_options(options: dict) -> None:
         ("steps", lambda v: v is None or (_integer(v) and 1 <= v <= MAX_STEPS), f"an integer between 1 and {MAX_STEPS}"),
         ("fps", lambda v: _real(v) and 1.0 <= v <= MAX_FPS, f"between 1 and {MAX_FPS:g}"),
         ("guidance", lambda v: v is None or _real(v), "a finite number"),
+        ("precise", lambda v: isinstance(v, bool), "true or false"),
     )
     for name, valid, rule in checks:
         if name in options and not valid(options[name]):

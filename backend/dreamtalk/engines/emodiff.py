@@ -3,7 +3,8 @@
     request -> styles (`styles`) -> audio features (`feature_cache`) -> EmoDiff takes (raw x)
             -> lip refiner over the MOUTH group (when `request.refine` and a refiner is installed)
             -> articulation: lips opened on heard open vowels, closed on heard p/b/m (the same condition);
-               with a transcript, on the open vowels and p/b/m of its forced alignment instead (precise mode)
+               with a transcript, on the open vowels and p/b/m of its forced alignment instead (precise mode;
+               `request.precise` without a transcript: Whisper's transcript of the speech)
             -> blink events over the eyelids (models trained on blink-free labels: `blinks`)
             -> curves at the request's fps
 
@@ -68,7 +69,8 @@ def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey],
         return takes
     lip, detector = installed_refiner(device), installed_articulation(device)
     refined = takes if lip is None else run_refiner(lip, model, keys, feats, audio, rate, takes, cfg, device)
-    phones = transcript_phones(audio, rate, request.transcript) if request.transcript else None
+    text = request.transcript or (whisper_transcript(audio, rate) if request.precise else None)
+    phones = transcript_phones(audio, rate, text) if text else None
     if phones is not None:
         refined = articulate_on_phones(phones, refined, model.cfg.fps, detector)
     elif detector is not None:
@@ -102,6 +104,25 @@ def articulate_takes(detector, model: EmoDiff, feats: np.ndarray, audio: np.ndar
     probabilities = detector.probabilities(feats)
     p_bilabial, p_open = bilabial(probabilities), open_vowel(probabilities)
     return np.stack([articulate(take, p_bilabial, p_open, detector.cfg) for take in takes])
+
+
+def whisper_transcript(audio: np.ndarray, rate: int) -> str | None:
+    """Whisper's transcript of the speech for precise mode, or None (with a warning) when the `whisper` extra is
+    not installed or it hears no words."""
+    from ..align import transcribe
+
+    if not transcribe.available():
+        log.warning("precise mode without a transcript needs Whisper (the whisper extra); the lips are placed "
+                    "from the audio alone")
+        return None
+    try:
+        text = transcribe.transcribe(prepare_audio(audio, rate, 16000)[0])
+    except RuntimeError as exc:
+        log.warning("%s; the lips are placed from the audio alone (no precise mode)", exc)
+        return None
+    if not text:
+        log.warning("Whisper heard no words; the lips are placed from the audio alone (no precise mode)")
+    return text or None
 
 
 def transcript_phones(audio: np.ndarray, rate: int, transcript: str):

@@ -18,7 +18,7 @@ def add_subcommands(sub) -> None:
                         "speakers nothing trains on (docs/EVAL.md)")
     p.add_argument("--engine", default=DEFAULT_ENGINE, help="engine to evaluate (default %(default)s)")
     p.add_argument("--engines", help="validation: comma-separated, from emodiff, emodiff-norefine, "
-                   "emodiff-aligned (given the transcript), procedural")
+                   "emodiff-aligned (given the transcript), emodiff-transcribed (precise on Whisper's), procedural")
     p.add_argument("--sets", help="validation: comma-separated set names (default all)")
     p.add_argument("--split", default="test", help="test (held-out synthesized voices), real, val, train")
     p.add_argument("--corpus", help="corpus folder (dreamtalk corpus build; the harness needs one)")

@@ -40,6 +40,7 @@ class EvalConfig:
     emotions: Literal["label", "cycle"] = "label"  # label: the utterance's; cycle: 8 emotions x 3 levels
     refine: bool = True  # lip refinement after a diffusion engine (the pipeline's default)
     guidance: float | None = None  # classifier-free guidance scale (diffusion engines; None: the engine's)
+    precise: bool = False  # precise mode without a transcript (EmoDiff: Whisper's transcript, request.precise)
 
 
 def generate(cfg: EvalConfig, audio: np.ndarray, text: str | None, emotion: str, intensity: float,
@@ -49,7 +50,8 @@ def generate(cfg: EvalConfig, audio: np.ndarray, text: str | None, emotion: str,
 
     request = GenerateRequest(audio=audio, sample_rate=SAMPLE_RATE, transcript=text or None, emotion=emotion,
                               intensity=intensity, seed=seed, fps=25.0, engine=cfg.engine, takes=takes,
-                              refine=cfg.refine, guidance=cfg.guidance, emotion_keys=[EmotionKey(0.0, emotion, intensity)])
+                              refine=cfg.refine, guidance=cfg.guidance, precise=cfg.precise,
+                              emotion_keys=[EmotionKey(0.0, emotion, intensity)])
     start = time.perf_counter()
     out = run_engine(request)
     return out, time.perf_counter() - start

@@ -18,9 +18,12 @@ from . import dynamics, lipsync
 from .harness import CYCLE_INTENSITIES, EvalConfig, contrast, generate
 from .validation_set import RATE, SETS
 
-# name: (engine, lip refinement); "emodiff-aligned" is the default engine given the transcript (precise mode)
+# name: (engine, lip refinement); "emodiff-aligned" is the default engine given the transcript (precise mode),
+# "emodiff-transcribed" the same on Whisper's transcript instead (`precise` without a transcript)
 ENGINES = {"emodiff": ("emodiff", True), "emodiff-norefine": ("emodiff", False),
-           "emodiff-aligned": ("emodiff", True), "procedural": ("procedural", True)}
+           "emodiff-aligned": ("emodiff", True), "emodiff-transcribed": ("emodiff", True),
+           "procedural": ("procedural", True)}
+PRECISE_ENGINES = frozenset({"emodiff-transcribed"})  # asked for precise mode (request.precise)
 MAX_LAG = 5.0  # frames searched either side for the phone-locked lag
 REFERENCE = "reference"  # summary entry per set: the lip measures on a mouth that follows the phones exactly
 
@@ -69,7 +72,7 @@ def run_clip(cfg: ValidationConfig, clip: dict, index: int, classifier) -> tuple
     rows, gaps = [], {}
     for name in cfg.engines:
         engine, refine = ENGINES[name]
-        run = EvalConfig(engine=engine, refine=refine, guidance=cfg.guidance)
+        run = EvalConfig(engine=engine, refine=refine, guidance=cfg.guidance, precise=name in PRECISE_ENGINES)
         text = clip["text"] if name in cfg.transcript_engines and clip["text"] else None
         takes, _ = generate(run, clip["audio"], text, emotion, intensity, cfg.seed, cfg.takes)
         (neutral,), _ = generate(run, clip["audio"], text, "neutral", 0.0, cfg.seed)
