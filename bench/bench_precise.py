@@ -1,10 +1,11 @@
 """Benchmark: what precise mode costs (the default engine given the transcript: forced alignment, then the
-articulation stage on the aligned phones instead of the detector's probabilities).
+articulation stage on the aligned phones instead of the detector's probabilities; or asked for precise mode
+without one: Whisper transcribes the speech first).
 
 Lines: one sentence (3 s) and twenty sentences (72 s) of espeak-ng speech with their text, a
-little dither per call. For each, `engines.generate` in this process (models loaded and warm) with and
-without the transcript, taking turns in every repeat. Prints a markdown table: best and
-median seconds, and the ratio of the best times.
+little dither per call. For each, `engines.generate` in this process (models loaded and warm) without the
+transcript, with it, and with `precise` and no transcript, taking turns in every repeat. Prints a markdown
+table: best and median seconds, and the ratios of the best times to the first.
 
 Usage: .venv/bin/python bench/bench_precise.py [--repeats 7]
 """
@@ -35,13 +36,14 @@ def line(sentences: int) -> tuple[np.ndarray, str]:
     return resample(spoken.audio, spoken.sample_rate, 16000).astype(np.float32), " ".join(texts)
 
 
-def timed(audio: np.ndarray, text: str | None, rng: np.random.Generator) -> float:
+def timed(audio: np.ndarray, options: dict, rng: np.random.Generator) -> float:
     from dreamtalk.core.request import GenerateRequest
     from dreamtalk.engines import generate
 
     dithered = (audio + rng.normal(0, 1e-4, len(audio))).astype(np.float32)  # no feature cache hit
+    time.sleep(0.5)  # let the previous call's OpenMP threads (CTranslate2's, Whisper) stop spinning
     start = time.perf_counter()
-    generate(GenerateRequest(dithered, 16000, seed=0, transcript=text))
+    generate(GenerateRequest(dithered, 16000, seed=0, **options))
     return time.perf_counter() - start
 
 
@@ -50,19 +52,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    rows = ["| line | without transcript: best / median | with transcript (precise): best / median | ratio of best |",
-            "|---|---|---|---|"]
+    rows = ["| line | no transcript: best / median | transcript (precise): best / median | precise, Whisper's "
+            "transcript: best / median | ratios of best |", "|---|---|---|---|---|"]
     for sentences in (1, 20):
         audio, text = line(sentences)
-        times = {None: [], text: []}
-        for given in (None, text):  # warm: models loaded, first alignment made
-            timed(audio, given, rng)
+        variants = ({}, {"transcript": text}, {"precise": True})
+        times = [[] for _ in variants]
+        for options in variants:  # warm: models loaded, first alignment and transcription made
+            timed(audio, options, rng)
         for _ in range(args.repeats):
-            for given in (None, text):
-                times[given].append(timed(audio, given, rng))
-        plain, precise = times[None], times[text]
-        rows.append(f"| {len(audio) / 16000:.1f} s | {min(plain):.3f} / {np.median(plain):.3f} s | "
-                    f"{min(precise):.3f} / {np.median(precise):.3f} s | {min(precise) / min(plain):.2f}x |")
+            for found, options in zip(times, variants):
+                found.append(timed(audio, options, rng))
+        cells = " | ".join(f"{min(t):.3f} / {np.median(t):.3f} s" for t in times)
+        ratios = " / ".join(f"{min(t) / min(times[0]):.2f}x" for t in times[1:])
+        rows.append(f"| {len(audio) / 16000:.1f} s | {cells} | {ratios} |")
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; "
           f"{args.repeats} repeats\n")
     print("\n".join(rows))
