@@ -5,9 +5,10 @@ Forced alignment with a transcript is far more precise than phone recognition wi
 the audio and then force-aligns to that text. The weights are the registry-packaged CTranslate2 files
 the whisper front end uses (`dreamtalk.features.whisper`, checksum-verified).
 
-Decoding runs in one helper process (`python -m dreamtalk.align.transcribe`), started on first use and kept: once CTranslate2 has decoded in a
-process, PyTorch's work in it runs about 1.8x slower for the rest of its life (two OpenMP runtimes; measured
-on 2 cores: a 3 s EmoDiff line 0.08 -> 0.14 s), which a long-lived server must not pay for one request.
+Decoding runs in one helper process (`python -m dreamtalk.align.transcribe`), started on first use and kept:
+once CTranslate2 has decoded in a process, PyTorch's work in it runs about 1.8x slower for the rest of its
+life (two OpenMP runtimes; measured on 2 cores: a 3 s EmoDiff line 0.08 -> 0.14 s), which a long-lived server
+must not pay for one request.
 """
 
 from __future__ import annotations
