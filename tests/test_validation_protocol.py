@@ -150,7 +150,7 @@ def test_validation_protocol_runs_and_tabulates(monkeypatch, tmp_path):
             speech = synthesize(text, "en-us", variant="m3")
             audio = prepare_audio(speech.audio, speech.sample_rate, 16000)[0]
             clips.append({"id": f"tiny-{i}", "set": voice_set.name, "voice": "m3", "text": text, "audio": audio,
-                          "phones": encode_phones(speech.phones)})
+                          "phones": encode_phones(speech.phones), "phones_espeak": encode_phones(speech.phones)})
         return clips
 
     monkeypatch.setattr(validation_set, "load_set", tiny_set)
@@ -165,6 +165,11 @@ def test_validation_protocol_runs_and_tabulates(monkeypatch, tmp_path):
     md, js = report.write_validation(results, tmp_path)
     assert "| espeak-heldout |" in md.read_text() and js.exists() and (tmp_path / "validation_gaps.npz").exists()
     assert "### reference: a mouth that follows the reference phones exactly" in md.read_text()
+    # read again on espeak-ng's own events (here the same phones as the reference, so the same lip figures)
+    synth = results["summary"]["espeak-heldout"]["procedural" + protocol.SYNTH_TIMING]
+    assert synth["clips"] == 2 and synth["closure_rate"] == figures["closure_rate"]
+    assert synth["open_bilabial_auc"] == figures["open_bilabial_auc"]
+    assert "### procedural vs espeak-ng's events (the synthesizer's own timing" in md.read_text()
 
 
 def test_eval_cli_refuses_unknown_sets_and_a_harness_without_corpus(capsys):

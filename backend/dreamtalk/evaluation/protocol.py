@@ -26,6 +26,8 @@ ENGINES = {"emodiff": ("emodiff", True), "emodiff-norefine": ("emodiff", False),
 PRECISE_ENGINES = frozenset({"emodiff-transcribed"})  # asked for precise mode (request.precise)
 MAX_LAG = 5.0  # frames searched either side for the phone-locked lag
 REFERENCE = "reference"  # summary entry per set: the lip measures on a mouth that follows the phones exactly
+SYNTH_TIMING = " vs espeak-ng's events"  # summary entries ENGINE + this: the lip measures read on the phone events
+# espeak-ng itself gave (sets whose clips carry them): timings the aligner behind the reference phones did not make
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class SetResult:
     rows: list[dict] = field(default_factory=list)
     gaps: dict[str, list[np.ndarray]] = field(default_factory=dict)
     phones: list[list] = field(default_factory=list)
+    synth_phones: list[list] = field(default_factory=list)  # the synthesizer's own phones, where the clips carry them
 
 
 def summarise(rows: list[dict], gaps: list[np.ndarray], phones: list[list], fps: float = 25.0) -> dict:
@@ -128,6 +131,11 @@ def reference_summary(ids: list[str], phones: list[list], frame_counts: list[int
     """The lip figures of `lipsync.reference_gap` (a mouth following the phones exactly, closures held `hold`
     seconds beyond their phones) on the clips of one set: what the frame grid allows on its phones at `fps`."""
     gaps = [lipsync.reference_gap(p, fps, n, hold) for p, n in zip(phones, frame_counts)]
+    return gaps_summary(ids, gaps, phones, fps)
+
+
+def gaps_summary(ids: list[str], gaps: list[np.ndarray], phones: list[list], fps: float = 25.0) -> dict:
+    """The lip figures of lip gaps read against the given phones, clip by clip."""
     rows = [{"id": i} | lip_metrics(gap, p, fps) for i, gap, p in zip(ids, gaps, phones)]
     return lip_summary(rows, gaps, phones, fps)
 
@@ -149,6 +157,8 @@ def run(cfg: ValidationConfig, progress=None) -> dict:
             rows, gaps = run_clip(cfg, clip, index, classifier)
             result.rows += rows
             result.phones.append(phones_of(clip))
+            if "phones_espeak" in clip:
+                result.synth_phones.append(phones_of({"phones": clip["phones_espeak"]}))
             for name, gap in gaps.items():
                 result.gaps.setdefault(name, []).append(gap)
     summary = {name: {engine: summarise([r for r in res.rows if r["engine"] == engine], res.gaps[engine], res.phones)
@@ -158,5 +168,8 @@ def run(cfg: ValidationConfig, progress=None) -> dict:
             ids = [r["id"] for r in res.rows if r["engine"] == cfg.engines[0]]
             frame_counts = [len(gap) for gap in res.gaps[cfg.engines[0]]]
             summary[name][REFERENCE] = reference_summary(ids, res.phones, frame_counts)
+            if len(res.synth_phones) == len(res.phones):
+                for engine in cfg.engines:
+                    summary[name][engine + SYNTH_TIMING] = gaps_summary(ids, res.gaps[engine], res.synth_phones)
     return {"config": cfg.__dict__, "summary": summary, "rows": [r for res in results.values() for r in res.rows],
             "gaps": {name: res.gaps for name, res in results.items()}}

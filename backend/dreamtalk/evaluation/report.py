@@ -84,17 +84,21 @@ VALIDATION_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 def validation_markdown(results: dict) -> str:
     """One table per engine: a row per validation set (lags in frames at 25 fps, + = lips late)."""
-    from .protocol import REFERENCE
+    from .protocol import REFERENCE, SYNTH_TIMING
     from .validation_set import SETS
 
     families = {s.name: s.family for s in SETS}
-    engines = list(next(iter(results["summary"].values()))) if results["summary"] else []
+    engines = list(dict.fromkeys(e for per_engine in results["summary"].values() for e in per_engine))
     lines = []
     titles = {REFERENCE: f"{REFERENCE}: a mouth that follows the reference phones exactly (what the frame grid allows)"}
+    titles |= {e: f"{e} (the synthesizer's own timing, not the aligner's that the tables above read)"
+               for e in engines if e.endswith(SYNTH_TIMING)}
     header = "| set | voices | " + " | ".join(c[1] for c in VALIDATION_COLUMNS) + " |"
     for engine in engines:
         lines += [f"### {titles.get(engine, engine)}", "", header, "|---" * (len(VALIDATION_COLUMNS) + 2) + "|"]
         for name, per_engine in results["summary"].items():
+            if engine not in per_engine:
+                continue
             s = per_engine[engine]
             lines.append(f"| {name} | {families.get(name, '')} | "
                          + " | ".join(_fmt(s.get(key), fmt) for key, _, fmt in VALIDATION_COLUMNS) + " |")
