@@ -18,6 +18,8 @@ shards). Phones: the record's (forced alignment, or the synthesizer's phones ret
 reference as the validation sets; the prose sets are forced-aligned with their transcript here. Each
 clip's emotion cycles over 8 emotions x 3 levels as in the protocol.
 
+The read-sentence sets are also read against the synthesizer's own phones (MBROLA's .pho timings, espeak-ng's
+phone events): rows "ENGINE vs the synthesizer's phones", timings the aligner did not make.
 Every set also gets the reference rows of the validation protocol (a mouth that follows the phones exactly,
 `lipsync.reference_gap`; `--reference-holds` adds ones whose closures are held longer, as the procedural
 engine holds them) and, for the first engine, where its open-vs-closed AUC is lost (`--auc-losses`).
@@ -41,12 +43,14 @@ from dreamtalk.evaluation.protocol import (
     ENGINES,
     REFERENCE,
     ValidationConfig,
+    gaps_summary,
     reference_summary,
     run_clip,
     summarise,
 )
 from dreamtalk.procedural.visemes import BILABIALS, OPEN_VOWELS
 
+SYNTH = " vs the synthesizer's phones"  # rows read against MBROLA's .pho / espeak-ng's events (read sentences)
 # set: (corpus split, source, the clips it is drawn from: real-dev only the harness's 100, the others any)
 SETS = {"espeak-test": ("test", "espeak", None), "mbrola-val": ("val", "mbrola", None), "real-dev": ("real", "real", 100)}
 ESPEAK_TEST = ("m3", "f2", "benjamin", "belinda")
@@ -101,8 +105,12 @@ def prose_clips(name: str, count: int) -> list[dict]:
     from dreamtalk.evaluation.validation_set import aligned_clip
 
     kind, voices = PROSE_SETS[name]
-    return [aligned_clip(name, i, *speak(text, voices[i % len(voices)]), text, voices[i % len(voices)])
-            for i, text in enumerate(set_texts(kind, count))]
+    clips = []
+    for i, text in enumerate(set_texts(kind, count)):
+        audio, rate, spoken = speak(text, voices[i % len(voices)])
+        clips.append(aligned_clip(name, i, audio, rate, text, voices[i % len(voices)])
+                     | {"phones_synth": [[p.phone, p.start, p.end] for p in spoken]})
+    return clips
 
 
 def set_texts(kind: str, count: int) -> list[str]:
@@ -129,17 +137,17 @@ def bilabials_per_word(sentence: str) -> float:
     return sum(phone in BILABIALS for word in words for phone in dictionary[word][0]) / len(words)
 
 
-def speak(text: str, voice: str) -> tuple[np.ndarray, int]:
-    """(audio, rate): an espeak-ng en-us variant at its default rate, or an MBROLA voice at 160 wpm."""
+def speak(text: str, voice: str) -> tuple[np.ndarray, int, list]:
+    """(audio, rate, the synthesizer's own phones): an espeak-ng en-us variant at its default rate (its phone
+    events), or an MBROLA voice at 160 wpm (its .pho timings)."""
     from dreamtalk.corpus import mbrola
 
     if voice in mbrola.VOICES:
-        audio, rate, _ = mbrola.synthesize(text, mbrola.MbrolaSettings(voice, "m3", 160, 0.0, 1.0, 1.0))
-        return audio, rate
+        return mbrola.synthesize(text, mbrola.MbrolaSettings(voice, "m3", 160, 0.0, 1.0, 1.0))
     from dreamtalk.align.espeak import synthesize
 
     speech = synthesize(text, "en-us", variant=voice)
-    return speech.audio, speech.sample_rate
+    return speech.audio, speech.sample_rate, speech.phones
 
 
 def auc_losses(gap: np.ndarray, phones: list, fps: float = 25.0) -> dict[str, float]:
@@ -193,6 +201,10 @@ def main() -> None:
             label = REFERENCE + (f", closures held {hold:g} ms" if hold else "")
             summary[name][label] = reference_summary([c["id"] for c in clips], phones, [len(g) for g in first],
                                                      hold=hold / 1000.0)
+        if all("phones_synth" in c for c in clips):  # read sentences: also against the synthesizer's timing
+            synth = [phones_of({"phones": c["phones_synth"]}) for c in clips]
+            for engine in cfg.engines:
+                summary[name][engine + SYNTH] = gaps_summary([c["id"] for c in clips], gaps[engine], synth)
         if args.auc_losses:
             losses: dict[str, float] = {}
             for gap, clip_phones in zip(first, phones):
