@@ -108,8 +108,7 @@ def prose_clips(name: str, count: int) -> list[dict]:
     clips = []
     for i, text in enumerate(set_texts(kind, count)):
         audio, rate, spoken = speak(text, voices[i % len(voices)])
-        clips.append(aligned_clip(name, i, audio, rate, text, voices[i % len(voices)])
-                     | {"phones_synth": [[p.phone, p.start, p.end] for p in spoken]})
+        clips.append(aligned_clip(name, i, audio, rate, text, voices[i % len(voices)]) | {"phones_synth": spoken})
     return clips
 
 
@@ -202,7 +201,7 @@ def main() -> None:
             summary[name][label] = reference_summary([c["id"] for c in clips], phones, [len(g) for g in first],
                                                      hold=hold / 1000.0)
         if all("phones_synth" in c for c in clips):  # read sentences: also against the synthesizer's timing
-            synth = [phones_of({"phones": c["phones_synth"]}) for c in clips]
+            synth = [c["phones_synth"] for c in clips]
             for engine in cfg.engines:
                 summary[name][engine + SYNTH] = gaps_summary([c["id"] for c in clips], gaps[engine], synth)
         if args.auc_losses:

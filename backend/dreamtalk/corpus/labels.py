@@ -38,6 +38,12 @@ class LabelConfig:
     def header(self) -> dict:
         return {"label_timing": self.timing, "label_blinks": self.blinks, "label_closure_hold": self.closure_hold}
 
+    def with_hold(self, closure_hold: float | None) -> LabelConfig:
+        """These settings with closures held `closure_hold` s (None: as they are)."""
+        from dataclasses import replace
+
+        return self if closure_hold is None else replace(self, closure_hold=closure_hold)
+
     def procedural(self) -> ProceduralConfig:
         """The procedural engine's settings that make these labels."""
         from dataclasses import replace

@@ -87,13 +87,10 @@ def _label_settings(corpus: str, closure_hold: float | None) -> dict | None:
     recorded in corpus.json; None for a folder of .npz clips (unknown)."""
     if not (Path(corpus) / "corpus.json").is_file():
         return None
-    from dataclasses import replace
-
     from ..corpus.labels import of_header
     from ..corpus.store import Corpus
 
-    labels = of_header(Corpus(corpus).header)
-    return (labels if closure_hold is None else replace(labels, closure_hold=closure_hold)).header()
+    return of_header(Corpus(corpus).header).with_hold(closure_hold).header()
 
 
 def _wrote(out: str) -> None:

@@ -57,8 +57,6 @@ def load_store(root: Path, fe_name: str, fps: float, split: str, limit: int | No
     clips per utterance with the features of its augmented copies (same labels; `corpus.augment`).
     `closure_hold` (s): labels of utterances with phones made again with closures held that long beyond
     their p/b/m instead of the corpus' (`corpus.labels.remade_labels`)."""
-    from dataclasses import replace
-
     from ...corpus.labels import of_header, remade_labels
     from ...corpus.store import Corpus, phones_of
 
@@ -72,8 +70,9 @@ def load_store(root: Path, fe_name: str, fps: float, split: str, limit: int | No
         records = [records[i] for i in np.linspace(0, len(records) - 1, limit).round().astype(int)]
     fe = by_tag(fe_name)
     labels = of_header(corpus.header)
-    remade = None if closure_hold in (None, labels.closure_hold) else replace(labels, closure_hold=closure_hold)
-    procedural = (remade or labels).procedural()  # the closures of the labels read, for the closure weights
+    used = labels.with_hold(closure_hold)  # the settings of the labels read: the corpus', or remade ones
+    remade = used if used != labels else None
+    procedural = used.procedural()  # the closures of the labels read, for the closure weights
     clips = []
     for r in records:
         curves = remade_labels(corpus, r, remade) if remade and phones_of(r) else corpus.curves(r)
