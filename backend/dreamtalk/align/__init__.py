@@ -47,12 +47,10 @@ def aligned_phones(audio: np.ndarray, sample_rate: int, transcript: str) -> list
     from ..core.audio import prepare_audio
     from ..core.errors import InputError
     from .phones import tidy
-    from .sphinx import RATE, WIDE_BEAMS, forced_alignment
+    from .sphinx import RATE, forced_alignment_any_beams
 
     audio16, _ = prepare_audio(audio, sample_rate, RATE)
-    for beams in (None, WIDE_BEAMS):
-        try:
-            return tidy(forced_alignment(audio16, transcript, beams), len(audio16) / RATE)
-        except (InputError, RuntimeError, ValueError) as exc:  # no path through the words within the beams
-            failure = exc
-    raise InputError(f"forced alignment failed: {failure}")
+    try:
+        return tidy(forced_alignment_any_beams(audio16, transcript), len(audio16) / RATE)
+    except (InputError, RuntimeError, ValueError) as exc:
+        raise InputError(f"forced alignment failed: {exc}") from exc

@@ -113,6 +113,16 @@ def forced_alignment(audio16: np.ndarray, transcript: str, beams: dict | None = 
     return segments
 
 
+def forced_alignment_any_beams(audio16: np.ndarray, transcript: str) -> list[PhoneSegment]:
+    """`forced_alignment` with pocketsphinx's default beams, then with `WIDE_BEAMS` for audio those lose (some
+    voices fail the defaults with "Failed to set up sub-word alignment"); raises the wide try's error when
+    both fail."""
+    try:
+        return forced_alignment(audio16, transcript)
+    except (InputError, RuntimeError, ValueError):  # no path through the words within the default beams
+        return forced_alignment(audio16, transcript, WIDE_BEAMS)
+
+
 def phone_recognition(audio16: np.ndarray) -> list[PhoneSegment]:
     """Phones recognised without a transcript (en-us phone language model)."""
     decoder = _decoder("phones")
@@ -132,7 +142,7 @@ def align(audio: np.ndarray, sample_rate: int, transcript: str | None = None) ->
     segments: list[PhoneSegment] = []
     if transcript and transcript.strip():
         try:
-            segments = forced_alignment(audio16, transcript)
+            segments = forced_alignment_any_beams(audio16, transcript)
         except (InputError, RuntimeError, ValueError) as exc:
             log.warning("forced alignment failed (%s); recognising phones instead", exc)
     if not segments:
