@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.arkit import INDEX
 from ..features.prosody import loudness
-from ..procedural.visemes import BILABIALS, OPEN_VOWELS, stressless
+from ..procedural.visemes import BILABIALS, OPEN_VOWELS, centre_frame, stressless
 
 CLOSED_FRACTION = 0.25  # a bilabial is closed when its min gap <= this x the 95th-percentile gap
 
@@ -32,11 +32,6 @@ def phone_frames(phone, fps: float, num_frames: int) -> np.ndarray:
     lo, hi = int(np.ceil(phone.start * fps - 1e-9)), int(np.floor(phone.end * fps + 1e-9))
     frames = np.arange(max(lo, 0), min(hi, num_frames - 1) + 1)
     return frames if frames.size else np.array([centre_frame(phone, fps, num_frames)])
-
-
-def centre_frame(phone, fps: float, num_frames: int) -> int:
-    """The frame nearest the phone's centre (where the open-vs-closed AUC reads the gap)."""
-    return min(max(int(round((phone.start + phone.end) / 2 * fps)), 0), num_frames - 1)
 
 
 def base_phone(phone) -> str:

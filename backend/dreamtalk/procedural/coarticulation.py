@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.arkit import INDEX, NUM_BLENDSHAPES
 from .config import ProceduralConfig
-from .visemes import BILABIALS, VISEME_DOMINANCE, VISEME_TARGETS, VOWELS, stressless, viseme_of
+from .visemes import BILABIALS, VISEME_DOMINANCE, VISEME_TARGETS, VOWELS, centre_frame, stressless, viseme_of
 
 _TARGET_MATRIX = np.zeros((len(VISEME_TARGETS), NUM_BLENDSHAPES), np.float32)
 for _row, _pose in enumerate(VISEME_TARGETS.values()):
@@ -76,9 +76,8 @@ def closure_weights(phones: Sequence, fps: float, num_frames: int, cfg: Procedur
             continue
         lo = int(np.ceil((phone.start - cfg.closure_hold) * fps))
         hi = int(np.floor((phone.end + cfg.closure_hold) * fps))
-        centre = int(round((phone.start + phone.end) / 2 * fps))
         frames = set(range(max(lo, 0), min(hi, num_frames - 1) + 1))
-        frames.add(min(max(centre, 0), num_frames - 1))
+        frames.add(centre_frame(phone, fps, num_frames))
         for f in frames:
             weights[f] = 1.0
         for f in (min(frames) - 1, max(frames) + 1):  # soften the approach by one frame

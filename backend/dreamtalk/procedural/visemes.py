@@ -79,3 +79,9 @@ def stressless(phone: str) -> str:
 def viseme_of(phone: str) -> str:
     """Viseme class of an ARPAbet phone (stress digits ignored); unknown phones count as silence."""
     return PHONE_TO_VISEME.get(stressless(phone), "sil")
+
+
+def centre_frame(phone, fps: float, num_frames: int) -> int:
+    """The frame nearest `phone`'s centre (anything with `start` and `end` in seconds), within the clip: where
+    the lip measures read a phone and where a phone too short to hold a frame shows."""
+    return min(max(int(round((phone.start + phone.end) / 2 * fps)), 0), num_frames - 1)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ...procedural.visemes import BILABIALS, OPEN_VOWELS, stressless
+from ...procedural.visemes import BILABIALS, OPEN_VOWELS, centre_frame, stressless
 
 PHONES: tuple[str, ...] = ("SIL", "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F",
                            "G", "HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH",
@@ -28,7 +28,7 @@ def frame_classes(phones: Sequence, frames: int, fps: float) -> np.ndarray:
         for p in phones:
             name = stressless(p.phone)
             if name in kinds and frames and np.floor(p.end * fps + 1e-9) < np.ceil(p.start * fps - 1e-9):
-                nearest = min(max(int(round((p.start + p.end) / 2 * fps)), 0), frames - 1)
+                nearest = centre_frame(p, fps, frames)
                 if kinds is BILABIALS or out[nearest] not in BILABIAL_CLASSES:
                     out[nearest] = CLASS[name]
     return out
