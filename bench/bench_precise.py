@@ -7,7 +7,10 @@ little dither per call. For each, `engines.generate` in this process (models loa
 transcript, with it, and with `precise` and no transcript, taking turns in every repeat. Prints a markdown
 table: best and median seconds, and the ratios of the best times to the first.
 
-Usage: .venv/bin/python bench/bench_precise.py [--repeats 7]
+With `--base REV` the same measures are taken first on REV's code and shipped checkpoints (a `git archive` of
+its backend, in a subprocess), then on this checkout, in the same run, and both tables are printed.
+
+Usage: .venv/bin/python bench/bench_precise.py [--repeats 7] [--base REV]
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,10 +52,8 @@ def timed(audio: np.ndarray, options: dict, rng: np.random.Generator) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
+def table(repeats: int) -> list[str]:
+    """Markdown rows: the 3 s and 72 s lines without a transcript, with it, and with `precise` and none."""
     rng = np.random.default_rng(0)
     rows = ["| line | no transcript: best / median | transcript (precise): best / median | precise, Whisper's "
             "transcript: best / median | ratios of best |", "|---|---|---|---|---|"]
@@ -60,14 +63,38 @@ def main() -> None:
         times = [[] for _ in variants]
         for options in variants:  # warm: models loaded, first alignment and transcription made
             timed(audio, options, rng)
-        for _ in range(args.repeats):
+        for _ in range(repeats):
             for found, options in zip(times, variants):
                 found.append(timed(audio, options, rng))
         cells = " | ".join(f"{min(t):.3f} / {np.median(t):.3f} s" for t in times)
         ratios = " / ".join(f"{min(t) / min(times[0]):.2f}x" for t in times[1:])
         rows.append(f"| {len(audio) / 16000:.1f} s | {cells} | {ratios} |")
+    return rows
+
+
+def base_table(base: str, repeats: int) -> str:
+    """`table` on `base`'s backend (code and checkpoints), measured in a subprocess."""
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(root), "archive", base, "backend"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        env = dict(os.environ, PYTHONPATH=str(Path(tmp) / "backend"))
+        done = subprocess.run([sys.executable, __file__, "--repeats", str(repeats)], env=env, capture_output=True,
+                              text=True, check=True)
+    return done.stdout.strip().split("\n\n", 1)[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--base", help="git revision whose code and checkpoints are measured first ('before')")
+    args = parser.parse_args()
+    before = base_table(args.base, args.repeats) if args.base else None
+    rows = table(args.repeats)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; "
           f"{args.repeats} repeats\n")
+    if before is not None:
+        print(f"before (`{args.base}`):\n\n{before}\n\nnow:\n")
     print("\n".join(rows))
 
 
