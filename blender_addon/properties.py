@@ -74,7 +74,8 @@ class DREAMTALK_PG_settings(bpy.types.PropertyGroup):
     refine: BoolProperty(name="Refine lips", default=True, description="Lip refinement after EmoDiff (off: EmoDiff's curves unchanged)")
     precise: BoolProperty(name="Precise lips", default=False,
                           description="Without a transcript: the backend transcribes the speech (Whisper) and puts "
-                                      "the lips on its forced alignment (slower; a transcript always does this)")
+                                      "the lips on its forced alignment, but for words Whisper is unsure of "
+                                      "(slower; a transcript always does this)")
     start_frame: IntProperty(name="Start frame", default=1)
     retarget_preset: EnumProperty(name="Retarget", items=_preset_items)
     retarget_map_path: StringProperty(name="User map", subtype="FILE_PATH", description="JSON {shape key: ARKit name(s)}")

@@ -136,12 +136,15 @@ def test_a_transcript_puts_the_keyed_lips_on_its_aligned_phones(ext, backend, tm
 
 def test_precise_lips_without_a_transcript_against_a_real_backend(ext, backend, tmp_path):
     """The panel's Precise lips with no transcript: the backend transcribes the speech with Whisper and keys the
-    same lips as a request carrying Whisper's text as its transcript."""
+    same lips as a request carrying Whisper's text as its transcript, except around the words Whisper doubts
+    (here it hears "bay" as "way"), which keep the detector's lips."""
     pytest.importorskip("faster_whisper", reason="Whisper is the backend's (make test-blender-lts: not here)")
     import soundfile
     from dreamtalk.align import transcribe
     from dreamtalk.align.espeak import synthesize
     from dreamtalk.core.audio import prepare_audio
+    from dreamtalk.models.articulation.config import ArticulationConfig
+    from dreamtalk.models.articulation.labels import doubtful_frames
 
     speech = synthesize("Maybe Bob will bring a map of the bay.")
     settings = configure(ext, tmp_path, backend, 25)
@@ -153,12 +156,16 @@ def test_precise_lips_without_a_transcript_against_a_real_backend(ext, backend, 
     assert bpy.ops.dreamtalk.generate() == {"FINISHED"}
     finish(ext, 120)
     assert ext.state.GENERATE.state.status == "done", ext.state.GENERATE.state.message
-    heard = transcribe.transcribe(prepare_audio(job.request.audio, job.request.sample_rate, 16000)[0])
-    given = replace(job.request, transcript=heard, precise=False)
+    heard = transcribe.transcribe_words(prepare_audio(job.request.audio, job.request.sample_rate, 16000)[0])
     with client_module.Client(backend, timeout=60) as direct:
-        expected = direct.generate(given)[0]
-    values = shape_key_values(ext, settings.target.data.shape_keys, 5 + np.arange(expected.num_frames))
-    np.testing.assert_allclose(values, expected.values, atol=1e-5)
+        given = direct.generate(replace(job.request, transcript=heard.text, precise=False))[0]
+        plain = direct.generate(replace(job.request, precise=False))[0]
+    values = shape_key_values(ext, settings.target.data.shape_keys, 5 + np.arange(given.num_frames))
+    settings = ArticulationConfig()  # the shipped detector's settings
+    doubtful = doubtful_frames(heard.words, given.num_frames, 25.0, settings.doubt_below, settings.doubt_pad)
+    assert 0 < doubtful.sum() < given.num_frames / 2
+    np.testing.assert_allclose(values[~doubtful], given.values[~doubtful], atol=1e-5)
+    np.testing.assert_allclose(values[doubtful], plain.values[doubtful], atol=1e-5)
 
 
 def shape_key_values(ext, key, frames) -> np.ndarray:

@@ -262,6 +262,16 @@ def test_phone_probabilities_mark_the_frames_of_aligned_bilabials_and_open_vowel
     assert set(np.unique(np.concatenate([p_bilabial, p_open]))) == {0.0, 1.0}
 
 
+def test_doubtful_frames_are_those_near_a_word_heard_unsurely():
+    from dreamtalk.align.transcribe import HeardWord
+    from dreamtalk.models.articulation.labels import doubtful_frames
+
+    words = [HeardWord(0.0, 0.2, 0.9), HeardWord(0.2, 0.4, 0.3), HeardWord(0.4, 0.8, 0.5)]
+    np.testing.assert_array_equal(np.flatnonzero(doubtful_frames(words, 25, 25.0, 0.5, 0.0)), [5, 6, 7, 8, 9, 10])
+    np.testing.assert_array_equal(np.flatnonzero(doubtful_frames(words, 25, 25.0, 0.5, 0.1)), np.arange(3, 13))
+    assert not doubtful_frames(words, 25, 25.0, 0.3, 0.08).any()  # "below": 0.3 is not doubted at 0.3
+
+
 def test_a_transcript_puts_the_lips_on_its_aligned_phones(speech, monkeypatch, caplog):
     """Precise mode: with a transcript the default pipeline closes the lips on every frame of the forced
     alignment's p/b/m and opens them on its open vowels, detector installed or not; only the mouth moves;
@@ -294,23 +304,56 @@ def test_a_transcript_puts_the_lips_on_its_aligned_phones(speech, monkeypatch, c
 
 def test_precise_without_a_transcript_aligns_whispers_transcript(speech, monkeypatch, caplog):
     """`precise` with no transcript: Whisper transcribes the speech and the lips follow that text's alignment
-    (the same take as asking with Whisper's text as the transcript); without Whisper, a warning and the
-    detector's lips."""
+    (the same frames as asking with Whisper's text as the transcript) except around the words Whisper doubts,
+    which keep the detector's lips; without Whisper, a warning and the detector's lips."""
     from dreamtalk.align import transcribe
     from dreamtalk.core.request import GenerateRequest
-    from dreamtalk.engines import generate
+    from dreamtalk.engines import generate, installed
+    from dreamtalk.models.articulation.labels import doubtful_frames
 
     if not transcribe.available():
         pytest.skip("the whisper extra is not installed")
     audio, rate = speech
-    text = transcribe.transcribe(audio)
-    assert "bob" in text.lower() and "map" in text.lower()
+    heard = transcribe.transcribe_words(audio)
+    assert "bob" in heard.text.lower() and "map" in heard.text.lower()
+    assert len(heard.words) == len(heard.text.split()) and all(0 <= w.probability <= 1 for w in heard.words)
     (precise,) = generate(GenerateRequest(audio, rate, seed=4, precise=True))
-    (given,) = generate(GenerateRequest(audio, rate, seed=4, transcript=text))
+    (given,) = generate(GenerateRequest(audio, rate, seed=4, transcript=heard.text))
     (plain,) = generate(GenerateRequest(audio, rate, seed=4))
-    np.testing.assert_array_equal(precise.values, given.values)
+    settings = installed.installed_articulation("cpu").cfg
+    doubtful = doubtful_frames(heard.words, precise.num_frames, 25.0, settings.doubt_below, settings.doubt_pad)
+    assert doubtful.any() and not doubtful.all()  # Whisper hears "bay" as "way", probability 0.27
+    np.testing.assert_array_equal(precise.values[~doubtful], given.values[~doubtful])
+    np.testing.assert_array_equal(precise.values[doubtful], plain.values[doubtful])
     assert not np.array_equal(precise.values, plain.values)
     monkeypatch.setattr(transcribe, "available", lambda: False)
     (without,) = generate(GenerateRequest(audio, rate, seed=4, precise=True))
     np.testing.assert_array_equal(without.values, plain.values)
     assert "needs Whisper" in caplog.text
+
+
+def test_words_whisper_doubts_keep_the_detectors_lips(speech, monkeypatch):
+    """Whisper mishears some voices (espeak-ng's "The boy was there" as "The noise was near", probability 0.29),
+    and the aligned phones of a misheard word are not the spoken ones: within `doubt_pad` of a word heard with a
+    probability below `doubt_below` the lips are the detector's, elsewhere the aligned phones'."""
+    from dreamtalk.align import transcribe
+    from dreamtalk.align.transcribe import Heard, HeardWord
+    from dreamtalk.core.request import GenerateRequest
+    from dreamtalk.engines import generate
+    from dreamtalk.models.articulation.config import ArticulationConfig
+
+    audio, rate = speech
+    text = "Maybe Bob will bring a map of the bay."
+    words = [HeardWord(0.1 * k, 0.1 * k + 0.08, 0.9) for k in range(len(text.split()))]
+    words[1] = HeardWord(0.6, 1.0, 0.2)  # "Bob", doubted
+    monkeypatch.setattr(transcribe, "available", lambda: True)
+    monkeypatch.setattr(transcribe, "transcribe_words", lambda audio16: Heard(text, words))
+    (precise,) = generate(GenerateRequest(audio, rate, seed=4, precise=True))
+    (given,) = generate(GenerateRequest(audio, rate, seed=4, transcript=text))
+    (plain,) = generate(GenerateRequest(audio, rate, seed=4))
+    pad = ArticulationConfig().doubt_pad
+    times = np.arange(precise.num_frames) / 25.0
+    doubtful = (times >= 0.6 - pad) & (times <= 1.0 + pad)
+    np.testing.assert_array_equal(precise.values[doubtful], plain.values[doubtful])
+    np.testing.assert_array_equal(precise.values[~doubtful], given.values[~doubtful])
+    assert not np.array_equal(precise.values[doubtful], given.values[doubtful])

@@ -69,13 +69,10 @@ def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey],
         return takes
     lip, detector = installed_refiner(device), installed_articulation(device)
     refined = takes if lip is None else run_refiner(lip, model, keys, feats, audio, rate, takes, cfg, device)
-    text = request.transcript or (whisper_transcript(audio, rate) if request.precise else None)
-    phones = transcript_phones(audio, rate, text) if text else None
-    if phones is not None:
-        refined = articulate_on_phones(phones, refined, model.cfg.fps, detector)
-    elif detector is not None:
-        refined = articulate_takes(detector, model, feats, audio, rate, refined, device)
-    if locked is None or (lip is None and detector is None and phones is None):
+    probabilities = articulation_probabilities(request, model, detector, feats, audio, rate, refined.shape[1], device)
+    if probabilities is not None:
+        refined = articulate_all(refined, *probabilities, detector)
+    if locked is None or (lip is None and probabilities is None):
         return refined
     eased = ease_into_locked(np.where(mask[None, :, None], locked[None], refined), mask, cfg.lock_ease)
     refined[..., MOUTH_INDEX] = eased[..., MOUTH_INDEX]  # the rest is EmoDiff's, already eased
@@ -93,22 +90,53 @@ def run_refiner(lip, model: EmoDiff, keys: list[StyleKey], feats: np.ndarray, au
     return refine(lip, feats, takes, model.denormalize(z_styles))
 
 
-def articulate_takes(detector, model: EmoDiff, feats: np.ndarray, audio: np.ndarray, rate: int, takes: np.ndarray,
-                     device: str) -> np.ndarray:
-    """Every take opened on heard open vowels and closed on heard p/b/m (`models.articulation`)."""
-    from ..models.articulation.enforce import articulate
+def detected_probabilities(detector, model: EmoDiff, feats: np.ndarray, audio: np.ndarray, rate: int, frames: int,
+                           device: str) -> tuple[np.ndarray, np.ndarray]:
+    """(p(p/b/m), p(open vowel)) of every frame, as the articulation detector hears them."""
     from ..models.articulation.model import bilabial, open_vowel
 
     if detector.front_end != model.front_end:
-        feats = audio_features(detector.front_end, audio, rate, detector.cfg.fps, takes.shape[1], device)
+        feats = audio_features(detector.front_end, audio, rate, detector.cfg.fps, frames, device)
     probabilities = detector.probabilities(feats)
-    p_bilabial, p_open = bilabial(probabilities), open_vowel(probabilities)
-    return np.stack([articulate(take, p_bilabial, p_open, detector.cfg) for take in takes])
+    return bilabial(probabilities), open_vowel(probabilities)
 
 
-def whisper_transcript(audio: np.ndarray, rate: int) -> str | None:
-    """Whisper's transcript of the speech for precise mode, or None (with a warning) when the `whisper` extra is
-    not installed or it hears no words."""
+def articulation_probabilities(request: GenerateRequest, model: EmoDiff, detector, feats: np.ndarray,
+                               audio: np.ndarray, rate: int, frames: int, device: str):
+    """(p(p/b/m), p(open vowel)) of every frame for the articulation stage, or None (no stage): 1 and 0 on the
+    forced-aligned phones of the transcript (precise mode); with `precise` and no transcript, on those of
+    Whisper's, except around the words Whisper doubts, which get the detector's; else the detector's."""
+    from ..models.articulation.labels import doubtful_frames, phone_probabilities
+
+    heard = whisper_transcript(audio, rate) if request.precise and not request.transcript else None
+    text = request.transcript or (heard.text if heard else None)
+    phones = transcript_phones(audio, rate, text) if text else None
+    detected = None
+    if detector is not None and (phones is None or heard is not None):
+        detected = detected_probabilities(detector, model, feats, audio, rate, frames, device)
+    if phones is None:
+        return detected
+    aligned = phone_probabilities(phones, frames, model.cfg.fps)
+    if detected is None:
+        return aligned
+    doubtful = doubtful_frames(heard.words, frames, model.cfg.fps, detector.cfg.doubt_below, detector.cfg.doubt_pad)
+    return tuple(np.where(doubtful, d, a) for d, a in zip(detected, aligned))
+
+
+def articulate_all(takes: np.ndarray, p_bilabial: np.ndarray, p_open: np.ndarray, detector) -> np.ndarray:
+    """Every take opened where p(open vowel) and closed where p(p/b/m) say (`models.articulation.enforce`), with
+    the detector's settings (the defaults when no detector is installed)."""
+    from ..models.articulation.config import ArticulationConfig
+    from ..models.articulation.enforce import articulate
+
+    settings = detector.cfg if detector is not None else ArticulationConfig()
+    return np.stack([articulate(take, p_bilabial, p_open, settings) for take in takes])
+
+
+def whisper_transcript(audio: np.ndarray, rate: int):
+    """Whisper's transcript of the speech for precise mode (`align.transcribe.Heard`: the text and how surely
+    each word was heard), or None (with a warning) when the `whisper` extra is not installed or it hears no
+    words."""
     from ..align import transcribe
 
     if not transcribe.available():
@@ -116,13 +144,13 @@ def whisper_transcript(audio: np.ndarray, rate: int) -> str | None:
                     "from the audio alone")
         return None
     try:
-        text = transcribe.transcribe(prepare_audio(audio, rate, 16000)[0])
+        heard = transcribe.transcribe_words(prepare_audio(audio, rate, 16000)[0])
     except RuntimeError as exc:
         log.warning("%s; the lips are placed from the audio alone (no precise mode)", exc)
         return None
-    if not text:
+    if not heard.text:
         log.warning("Whisper heard no words; the lips are placed from the audio alone (no precise mode)")
-    return text or None
+    return heard if heard.text else None
 
 
 def transcript_phones(audio: np.ndarray, rate: int, transcript: str):
@@ -134,18 +162,6 @@ def transcript_phones(audio: np.ndarray, rate: int, transcript: str):
     except InputError as exc:
         log.warning("%s; the lips are placed from the audio alone (no precise mode)", exc)
         return None
-
-
-def articulate_on_phones(phones, takes: np.ndarray, fps: float, detector) -> np.ndarray:
-    """Every take opened on the aligned open vowels and closed on the aligned p/b/m (precise mode), with the
-    detector's enforcement settings (the defaults when no detector is installed)."""
-    from ..models.articulation.config import ArticulationConfig
-    from ..models.articulation.enforce import articulate
-    from ..models.articulation.labels import phone_probabilities
-
-    p_bilabial, p_open = phone_probabilities(phones, takes.shape[1], fps)
-    settings = detector.cfg if detector is not None else ArticulationConfig()
-    return np.stack([articulate(take, p_bilabial, p_open, settings) for take in takes])
 
 
 def run(request: GenerateRequest, progress) -> list[Curves]:

@@ -25,6 +25,8 @@ class ArticulationConfig:
     open_gain: float = 0.2  # jaw added on open vowels: this x p(open vowel) x that percentile (peaks mid-vowel)
     veto_on: float = 0.15  # no opening where p(p/b/m) reaches this (ramp of veto_width)
     veto_width: float = 0.1
+    doubt_below: float = 0.5  # precise mode on Whisper's transcript: a word heard with a lower probability ...
+    doubt_pad: float = 0.08  # ... and this many seconds either side (its timing is rough) get the detector's lips
 
 
 @dataclass

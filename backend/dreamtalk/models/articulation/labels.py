@@ -40,3 +40,15 @@ def phone_probabilities(phones: Sequence, frames: int, fps: float) -> tuple[np.n
     classes = frame_classes(phones, frames, fps)
     return (np.isin(classes, BILABIAL_CLASSES).astype(np.float32),
             np.isin(classes, OPEN_CLASSES).astype(np.float32))
+
+
+def doubtful_frames(words: Sequence, frames: int, fps: float, below: float, pad: float) -> np.ndarray:
+    """`(frames,)` True within `pad` seconds of a word (anything with `start`, `end` in seconds and
+    `probability`: `align.transcribe.HeardWord`) heard with a probability below `below`: a word a recogniser
+    may have misheard, whose aligned phones may not be the spoken ones."""
+    times = np.arange(frames) / fps
+    doubtful = np.zeros(frames, bool)
+    for word in words:
+        if word.probability < below:
+            doubtful |= (times >= word.start - pad) & (times <= word.end + pad)
+    return doubtful
