@@ -244,3 +244,23 @@ def test_cli_generate_on_a_server_matches_the_engine_in_process(service, tmp_pat
     audio, rate = load_audio(str(wav), sample_rate=16000)
     local = engines.generate(GenerateRequest(audio, rate, engine="echo", seed=4, intensity=0.3))[0]
     np.testing.assert_allclose(read_curves(out).values, local.values, atol=1e-6)
+
+
+def test_server_logs_go_to_the_stderr_of_the_moment(monkeypatch):
+    """The JSON log handler writes to whatever sys.stderr is when it logs, not to the stream it saw when it was
+    set up: a replaced and closed stderr (a test's capture, a daemon's redirect) made every later log line an
+    "I/O operation on closed file" error instead of a line."""
+    import io
+    import sys
+
+    from dreamtalk.server.logs import log_event, setup_logging
+
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    setup_logging("info")
+    log_event("first_line")
+    monkeypatch.setattr(sys, "stderr", second)
+    first.close()
+    log_event("second_line", answer=42)
+    assert json.loads(second.getvalue())["event"] == "second_line"
+    assert json.loads(second.getvalue())["answer"] == 42

@@ -21,10 +21,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(body, default=str)
 
 
+class StderrHandler(logging.StreamHandler):
+    """A stream handler on whatever `sys.stderr` is when it writes (as `logging.lastResort`), not on the stream
+    it was made with, which may have been replaced and closed since."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # StreamHandler.setStream; the stream is always the current stderr
+        pass
+
+
 def setup_logging(level: str = "info") -> None:
     """Send dreamtalk.server logs to stderr as JSON lines (idempotent)."""
     if not any(isinstance(h.formatter, JsonFormatter) for h in LOGGER.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = StderrHandler()
         handler.setFormatter(JsonFormatter())
         LOGGER.addHandler(handler)
     LOGGER.setLevel(level.upper())
