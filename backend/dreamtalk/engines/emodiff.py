@@ -60,9 +60,9 @@ def refine_takes(model: EmoDiff, request: GenerateRequest, keys: list[StyleKey],
                  audio: np.ndarray, rate: int, takes: np.ndarray, cfg: SamplerConfig, locked=None,
                  mask=None, device: str = "cpu") -> np.ndarray:
     """Lip refinement of every take (when `request.refine`), on `device`: the lip refiner, then the
-    articulation stage: on the phones of the transcript's forced alignment when the request has a transcript
-    (and it aligns), else by the articulation detector (when installed); locked frames stay as given and the
-    refined mouth is eased onto them like EmoDiff's output."""
+    articulation stage (`articulation_probabilities`: the transcript's aligned phones, Whisper's with
+    `precise`, else the articulation detector when installed); locked frames stay as given and the refined
+    mouth is eased onto them like EmoDiff's output."""
     from ..models.lip.model import MOUTH_INDEX
 
     if not request.refine or refinement_off():
