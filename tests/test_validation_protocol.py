@@ -89,6 +89,24 @@ def blink_curves(blink: np.ndarray) -> Curves:
     return Curves(FPS, values)
 
 
+def test_stray_closures_are_shut_lips_that_no_bilabial_or_pause_explains():
+    """The pipeline shut the lips on the z of "easy", the v of "of"...; its procedural teacher shuts them only
+    on p/b/m and in pauses. A span of shut frames counts when no p/b/m is within `margin` frames and it touches
+    no silence."""
+    phones = [Phone("SIL", 0.0, 0.2), Phone("AA1", 0.2, 0.5), Phone("Z", 0.5, 0.7), Phone("AA1", 0.7, 1.0),
+              Phone("M", 1.0, 1.1), Phone("AA1", 1.1, 1.4), Phone("SIL", 1.4, 1.6)]
+    gap = np.ones(40)
+    gap[0:5] = gap[35:] = 0.0  # shut in the pauses: natural
+    gap[25:28] = 0.0  # shut on the m
+    gap[23] = 0.0  # shut a frame before the m starts: anticipation, within the margin
+    assert lipsync.stray_closures(gap, phones, 25.0) == 0
+    gap[14:16] = 0.0  # shut on the z
+    assert lipsync.stray_closures(gap, phones, 25.0) == 1
+    gap[9] = 0.0  # and on the first vowel
+    assert lipsync.stray_closures(gap, phones, 25.0) == 2
+    assert lipsync.stray_closures(gap, phones, 25.0, margin=16) == 0  # every span near enough the m
+
+
 def test_blinks_count_with_hysteresis_and_flutters_are_not_full_blinks():
     full = [0.0, 0.4, 0.9, 1.0, 0.7, 0.2, 0.0]
     flutter = [0.0, 0.5, 0.7, 0.5, 0.7, 0.5, 0.65, 0.2, 0.0]  # closes three times without reopening
@@ -159,7 +177,9 @@ def test_validation_protocol_runs_and_tabulates(monkeypatch, tmp_path):
     figures = results["summary"]["espeak-heldout"]["procedural"]
     assert figures["clips"] == 2 and figures["closure_rate"] > 0.5 and abs(figures["lag_pooled"]) <= 1.0
     assert figures["emotion_accuracy"] >= 0.5 and figures["upper_sd"] > 0
+    assert figures["stray_closures_per_min"] >= 0
     reference = results["summary"]["espeak-heldout"][protocol.REFERENCE]
+    assert reference["stray_closures_per_min"] == 0
     assert reference["clips"] == 2 and reference["closure_rate"] == 1.0 and reference["lag_abs_mean"] <= 1.0
     assert reference["open_bilabial_auc"] >= figures["open_bilabial_auc"]
     md, js = report.write_validation(results, tmp_path)

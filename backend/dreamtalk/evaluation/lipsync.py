@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.arkit import INDEX
 from ..features.prosody import loudness
-from ..procedural.visemes import BILABIALS, OPEN_VOWELS, centre_frame, stressless
+from ..procedural.visemes import BILABIALS, OPEN_VOWELS, centre_frame, stressless, viseme_of
 
 CLOSED_FRACTION = 0.25  # a bilabial is closed when its min gap <= this x the 95th-percentile gap
 
@@ -44,6 +44,22 @@ def closure_rate(gap: np.ndarray, phones: Sequence, fps: float) -> float:
     threshold = CLOSED_FRACTION * float(np.percentile(gap, 95))
     mins = [gap[phone_frames(p, fps, len(gap))].min() for p in phones if base_phone(p) in BILABIALS]
     return float(np.mean(np.array(mins) <= threshold)) if mins else float("nan")
+
+
+def stray_closures(gap: np.ndarray, phones: Sequence, fps: float, margin: int = 2) -> int:
+    """Number of spans of shut frames (gap <= 25% of the 95th-percentile gap, as `closure_rate` reads a closed
+    p/b/m) with no p/b/m frame within `margin` frames and no silence among them: lips shut where nothing
+    bilabial is spoken (the procedural engine shuts them only on p/b/m and in pauses)."""
+    shut = gap <= CLOSED_FRACTION * float(np.percentile(gap, 95))
+    excused = np.zeros(len(gap), bool)
+    for phone in phones:
+        frames = phone_frames(phone, fps, len(gap))
+        if base_phone(phone) in BILABIALS:
+            excused[max(frames.min() - margin, 0): frames.max() + margin + 1] = True
+        elif viseme_of(phone.phone) == "sil":
+            excused[frames] = True
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], shut.astype(np.int8), [0]])))
+    return sum(1 for start, end in zip(edges[::2], edges[1::2]) if not excused[start:end].any())
 
 
 def reference_gap(phones: Sequence, fps: float, num_frames: int, hold: float = 0.0) -> np.ndarray:

@@ -53,7 +53,8 @@ def lip_metrics(gap: np.ndarray, phones: list, fps: float) -> dict:
     """Per-clip lip figures of a lip gap against the clip's phones."""
     return {"closure_rate": lipsync.closure_rate(gap, phones, fps),
             "open_bilabial_auc": lipsync.open_vs_bilabial_auc(gap, phones, fps),
-            "lag": lipsync.phone_locked_lag([(gap, phones)], fps, MAX_LAG)}
+            "lag": lipsync.phone_locked_lag([(gap, phones)], fps, MAX_LAG),
+            "stray_closures": lipsync.stray_closures(gap, phones, fps)}
 
 
 def clip_metrics(takes: list[Curves], neutral: Curves, clip: dict, emotion: str, classifier) -> dict:
@@ -116,6 +117,7 @@ def lip_summary(rows: list[dict], gaps: list[np.ndarray], phones: list[list], fp
     """The lip figures of one engine on one set from its per-clip rows (`lip_metrics`) and lip gaps."""
     lags = np.array([r["lag"] for r in rows], float)
     finite = np.isfinite(lags)
+    minutes = sum(len(gap) for gap in gaps) / fps / 60.0
     worst = int(np.nanargmax(np.where(finite, np.abs(lags), -1))) if finite.any() else None
     return {"clips": len(rows), "closure_rate": _mean(rows, "closure_rate"),
             "open_bilabial_auc": _mean(rows, "open_bilabial_auc"),
@@ -123,7 +125,8 @@ def lip_summary(rows: list[dict], gaps: list[np.ndarray], phones: list[list], fp
             "lag_abs_mean": float(np.nanmean(np.abs(lags))) if finite.any() else float("nan"),
             "lag_worst": float(lags[worst]) if worst is not None else float("nan"),
             "lag_worst_clip": rows[worst]["id"] if worst is not None else "",
-            "lag_pooled": lipsync.phone_locked_lag(list(zip(gaps, phones)), fps, MAX_LAG, 0.25)}
+            "lag_pooled": lipsync.phone_locked_lag(list(zip(gaps, phones)), fps, MAX_LAG, 0.25),
+            "stray_closures_per_min": sum(r["stray_closures"] for r in rows) / max(minutes, 1e-9)}
 
 
 def reference_summary(ids: list[str], phones: list[list], frame_counts: list[int], fps: float = 25.0,
