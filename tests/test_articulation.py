@@ -272,6 +272,49 @@ def test_doubtful_frames_are_those_near_a_word_heard_unsurely():
     assert not doubtful_frames(words, 25, 25.0, 0.3, 0.08).any()  # "below": 0.3 is not doubted at 0.3
 
 
+def test_reopen_strays_bridges_shut_lips_nothing_explains():
+    from dreamtalk.core.arkit import INDEX, MOUTH, indices
+    from dreamtalk.models.articulation.config import ArticulationConfig
+    from dreamtalk.models.articulation.enforce import reopen_strays
+
+    values = np.zeros((30, 52), np.float32)
+    values[:, INDEX["jawOpen"]] = 0.4
+    values[:, INDEX["browInnerUp"]] = 0.3
+    for shut in (slice(0, 3), slice(10, 12), slice(20, 22)):  # at the start, on a z, on an m
+        values[shut, INDEX["jawOpen"]] = 0.05
+        values[shut, INDEX["mouthClose"]] = 0.05
+    allowed = np.zeros(30, bool)
+    allowed[19:23] = True  # the m
+    out = reopen_strays(values, allowed, ArticulationConfig())
+    gap = lip_gap(out)
+    assert gap[10:12].min() > 0.3  # the z's closure bridged from its open neighbours
+    np.testing.assert_array_equal(out[20:22], values[20:22])  # the m's stays
+    np.testing.assert_array_equal(out[0:3], values[0:3])  # so does one at the clip's start
+    others = np.setdiff1d(np.arange(52), indices(MOUTH))
+    np.testing.assert_array_equal(out[:, others], values[:, others])
+
+
+def test_a_transcript_reopens_lips_shut_off_its_p_b_m():
+    """EmoDiff + the refiner shut the lips on the z of "easy" and after the th of "depth"; with the transcript
+    the aligned phones say nothing bilabial is spoken there, so precise mode reopens them (2 such spans
+    before)."""
+    from dreamtalk.align import aligned_phones
+    from dreamtalk.align.espeak import synthesize
+    from dreamtalk.core.audio import prepare_audio
+    from dreamtalk.core.request import GenerateRequest
+    from dreamtalk.engines import generate
+    from dreamtalk.evaluation import lipsync
+
+    text = "It's easy to tell the depth of a well."
+    spoken = synthesize(text, variant="belinda")
+    audio = prepare_audio(spoken.audio, spoken.sample_rate, 16000)[0]
+    (precise,) = generate(GenerateRequest(audio, 16000, seed=4, transcript=text))
+    phones = aligned_phones(audio, 16000, text)
+    gap = lip_gap(precise.values)
+    assert lipsync.stray_closures(gap, phones, 25.0) == 0
+    assert lipsync.closure_rate(gap, phones, 25.0) == 1.0
+
+
 def test_a_transcript_puts_the_lips_on_its_aligned_phones(speech, monkeypatch, caplog):
     """Precise mode: with a transcript the default pipeline closes the lips on every frame of the forced
     alignment's p/b/m and opens them on its open vowels, detector installed or not; only the mouth moves;

@@ -103,10 +103,12 @@ def detected_probabilities(detector, model: EmoDiff, feats: np.ndarray, audio: n
 
 def articulation_probabilities(request: GenerateRequest, model: EmoDiff, detector, feats: np.ndarray,
                                audio: np.ndarray, rate: int, frames: int, device: str):
-    """(p(p/b/m), p(open vowel)) of every frame for the articulation stage, or None (no stage): 1 and 0 on the
-    forced-aligned phones of the transcript (precise mode); with `precise` and no transcript, on those of
-    Whisper's, except around the words Whisper doubts, which get the detector's; else the detector's."""
+    """(p(p/b/m), p(open vowel), where shut lips are allowed or None) of every frame for the articulation stage,
+    or None (no stage): 1 and 0 on the forced-aligned phones of the transcript (precise mode; shut lips allowed
+    only near its p/b/m and in its silences); with `precise` and no transcript, on those of Whisper's, except
+    around the words Whisper doubts, which get the detector's; else the detector's."""
     from ..models.articulation.labels import doubtful_frames, phone_probabilities
+    from ..procedural.visemes import shut_allowed
 
     heard = whisper_transcript(audio, rate) if request.precise and not request.transcript else None
     text = request.transcript or (heard.text if heard else None)
@@ -115,22 +117,34 @@ def articulation_probabilities(request: GenerateRequest, model: EmoDiff, detecto
     if detector is not None and (phones is None or heard is not None):
         detected = detected_probabilities(detector, model, feats, audio, rate, frames, device)
     if phones is None:
-        return detected
+        return None if detected is None else (*detected, None)
     aligned = phone_probabilities(phones, frames, model.cfg.fps)
+    if heard is None:  # the user's transcript: trusted everywhere
+        return (*aligned, shut_allowed(phones, model.cfg.fps, frames, articulation_settings(detector).stray_margin))
     if detected is None:
-        return aligned
+        return (*aligned, None)
     doubtful = doubtful_frames(heard.words, frames, model.cfg.fps, detector.cfg.doubt_below, detector.cfg.doubt_pad)
-    return tuple(np.where(doubtful, d, a) for d, a in zip(detected, aligned))
+    return (*(np.where(doubtful, d, a) for d, a in zip(detected, aligned)), None)
 
 
-def articulate_all(takes: np.ndarray, p_bilabial: np.ndarray, p_open: np.ndarray, detector) -> np.ndarray:
-    """Every take opened where p(open vowel) and closed where p(p/b/m) say (`models.articulation.enforce`), with
-    the detector's settings (the defaults when no detector is installed)."""
+def articulation_settings(detector):
+    """The articulation stage's settings: the detector's, or the defaults when none is installed."""
     from ..models.articulation.config import ArticulationConfig
-    from ..models.articulation.enforce import articulate
 
-    settings = detector.cfg if detector is not None else ArticulationConfig()
-    return np.stack([articulate(take, p_bilabial, p_open, settings) for take in takes])
+    return detector.cfg if detector is not None else ArticulationConfig()
+
+
+def articulate_all(takes: np.ndarray, p_bilabial: np.ndarray, p_open: np.ndarray, shut_allowed, detector
+                   ) -> np.ndarray:
+    """Every take opened where p(open vowel) and closed where p(p/b/m) say (`models.articulation.enforce`), and
+    where `shut_allowed` is given, reopened where its lips are shut elsewhere."""
+    from ..models.articulation.enforce import articulate, reopen_strays
+
+    settings = articulation_settings(detector)
+    takes = np.stack([articulate(take, p_bilabial, p_open, settings) for take in takes])
+    if shut_allowed is None:
+        return takes
+    return np.stack([reopen_strays(take, shut_allowed, settings) for take in takes])
 
 
 def whisper_transcript(audio: np.ndarray, rate: int):

@@ -1,4 +1,5 @@
-"""Lip-sync measurements on ARKit curves against timed phones and the audio.
+"""Lip-sync measurements on ARKit curves against timed phones and the audio (`lip_gap`, `phone_frames`: from
+`procedural`, which the articulation stage shares).
 
 lip gap = max(0, jawOpen - mouthClose) + 0.3 * (mean mouthLowerDown + mean mouthUpperUp)
           + 0.2 * mouthFunnel   (per frame; the foundation issue's definition)
@@ -11,27 +12,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.arkit import INDEX
 from ..features.prosody import loudness
-from ..procedural.visemes import BILABIALS, OPEN_VOWELS, centre_frame, stressless, viseme_of
+from ..procedural.coarticulation import lip_gap, shut_spans  # noqa: F401 (lip_gap: part of this module's API)
+from ..procedural.visemes import BILABIALS, OPEN_VOWELS, centre_frame, phone_frames, shut_allowed, stressless
 
 CLOSED_FRACTION = 0.25  # a bilabial is closed when its min gap <= this x the 95th-percentile gap
-
-
-def lip_gap(values: np.ndarray) -> np.ndarray:
-    """`(T,)` lip gap from `(T, 52)` ARKit values."""
-    v = values
-    lower = 0.5 * (v[:, INDEX["mouthLowerDownLeft"]] + v[:, INDEX["mouthLowerDownRight"]])
-    upper = 0.5 * (v[:, INDEX["mouthUpperUpLeft"]] + v[:, INDEX["mouthUpperUpRight"]])
-    jaw = np.maximum(0.0, v[:, INDEX["jawOpen"]] - v[:, INDEX["mouthClose"]])
-    return jaw + 0.3 * (lower + upper) + 0.2 * v[:, INDEX["mouthFunnel"]]
-
-
-def phone_frames(phone, fps: float, num_frames: int) -> np.ndarray:
-    """Frame indices whose time k/fps lies inside the phone; the nearest frame if none does."""
-    lo, hi = int(np.ceil(phone.start * fps - 1e-9)), int(np.floor(phone.end * fps + 1e-9))
-    frames = np.arange(max(lo, 0), min(hi, num_frames - 1) + 1)
-    return frames if frames.size else np.array([centre_frame(phone, fps, num_frames)])
 
 
 def base_phone(phone) -> str:
@@ -51,15 +36,8 @@ def stray_closures(gap: np.ndarray, phones: Sequence, fps: float, margin: int = 
     p/b/m) with no p/b/m frame within `margin` frames and no silence among them: lips shut where nothing
     bilabial is spoken (the procedural engine shuts them only on p/b/m and in pauses)."""
     shut = gap <= CLOSED_FRACTION * float(np.percentile(gap, 95))
-    excused = np.zeros(len(gap), bool)
-    for phone in phones:
-        frames = phone_frames(phone, fps, len(gap))
-        if base_phone(phone) in BILABIALS:
-            excused[max(frames.min() - margin, 0): frames.max() + margin + 1] = True
-        elif viseme_of(phone.phone) == "sil":
-            excused[frames] = True
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], shut.astype(np.int8), [0]])))
-    return sum(1 for start, end in zip(edges[::2], edges[1::2]) if not excused[start:end].any())
+    allowed = shut_allowed(phones, fps, len(gap), margin)
+    return sum(1 for start, end in shut_spans(shut) if not allowed[start:end].any())
 
 
 def reference_gap(phones: Sequence, fps: float, num_frames: int, hold: float = 0.0) -> np.ndarray:

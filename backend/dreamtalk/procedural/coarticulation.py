@@ -86,6 +86,21 @@ def closure_weights(phones: Sequence, fps: float, num_frames: int, cfg: Procedur
     return weights
 
 
+def lip_gap(values: np.ndarray) -> np.ndarray:
+    """`(T,)` lip gap from `(T, 52)` ARKit values (the lip measures' definition, docs/EVAL.md)."""
+    v = values
+    lower = 0.5 * (v[:, INDEX["mouthLowerDownLeft"]] + v[:, INDEX["mouthLowerDownRight"]])
+    upper = 0.5 * (v[:, INDEX["mouthUpperUpLeft"]] + v[:, INDEX["mouthUpperUpRight"]])
+    jaw = np.maximum(0.0, v[:, INDEX["jawOpen"]] - v[:, INDEX["mouthClose"]])
+    return jaw + 0.3 * (lower + upper) + 0.2 * v[:, INDEX["mouthFunnel"]]
+
+
+def shut_spans(shut: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) frame ranges of the runs of True in `shut`."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], shut.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
 def enforce_closures(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Close the lips where `weights` is 1: opening channels fade out, mouthClose meets jawOpen."""
     w = weights[:, None]

@@ -8,6 +8,8 @@ Cohen & Massaro 1993): bilabials and labiodentals dominate, schwa-like vowels an
 
 from __future__ import annotations
 
+import numpy as np
+
 PHONE_TO_VISEME: dict[str, str] = {
     "SIL": "sil",
     "P": "PP", "B": "PP", "M": "PP",
@@ -85,3 +87,24 @@ def centre_frame(phone, fps: float, num_frames: int) -> int:
     """The frame nearest `phone`'s centre (anything with `start` and `end` in seconds), within the clip: where
     the lip measures read a phone and where a phone too short to hold a frame shows."""
     return min(max(int(round((phone.start + phone.end) / 2 * fps)), 0), num_frames - 1)
+
+
+def phone_frames(phone, fps: float, num_frames: int) -> np.ndarray:
+    """Frame indices whose time k/fps lies inside `phone` (anything with `start`, `end` in seconds); the nearest
+    frame if none does."""
+    lo, hi = int(np.ceil(phone.start * fps - 1e-9)), int(np.floor(phone.end * fps + 1e-9))
+    frames = np.arange(max(lo, 0), min(hi, num_frames - 1) + 1)
+    return frames if frames.size else np.array([centre_frame(phone, fps, num_frames)])
+
+
+def shut_allowed(phones, fps: float, num_frames: int, margin: int) -> np.ndarray:
+    """`(num_frames,)` True where shut lips are explained by the phones: within `margin` frames of a p/b/m's
+    frames, or on silence."""
+    allowed = np.zeros(num_frames, bool)
+    for phone in phones:
+        frames = phone_frames(phone, fps, num_frames)
+        if stressless(phone.phone) in BILABIALS:
+            allowed[max(int(frames.min()) - margin, 0): int(frames.max()) + margin + 1] = True
+        elif viseme_of(phone.phone) == "sil":
+            allowed[frames] = True
+    return allowed

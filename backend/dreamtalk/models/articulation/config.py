@@ -27,6 +27,8 @@ class ArticulationConfig:
     veto_width: float = 0.1
     doubt_below: float = 0.5  # precise mode on Whisper's transcript: a word heard with a lower probability ...
     doubt_pad: float = 0.08  # ... and this many seconds either side (its timing is rough) get the detector's lips
+    stray_margin: int = 1  # precise mode with a transcript: lips shut further than this many frames from a p/b/m
+    stray_reach: int = 2  # ... and on no silence are reopened, bridged from the span's rims up to this far out
 
 
 @dataclass

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.arkit import INDEX
-from ...procedural.coarticulation import enforce_closures
+from ...core.arkit import INDEX, MOUTH
+from ...procedural.coarticulation import enforce_closures, lip_gap, shut_spans
 from .config import ArticulationConfig
 
 JAW, CLOSE = INDEX["jawOpen"], INDEX["mouthClose"]
+MOUTH_CHANNELS = np.array([INDEX[name] for name in MOUTH])
+SHUT_FRACTION = 0.25  # lips shut: the lip gap at most this x the take's 95th-percentile gap (as the measures read)
 
 
 def ramp(probability: np.ndarray, on: float, width: float) -> np.ndarray:
@@ -39,4 +41,22 @@ def articulate(values: np.ndarray, p_bilabial: np.ndarray, p_open: np.ndarray, c
     out = np.array(values, np.float32, copy=True)
     arkit = open_vowels(out[:, :52], p_open, p_bilabial, cfg)
     out[:, :52] = enforce_closures(arkit, ramp(p_bilabial, cfg.close_on, cfg.close_width))
+    return out
+
+
+def reopen_strays(values: np.ndarray, allowed: np.ndarray, cfg: ArticulationConfig) -> np.ndarray:
+    """`(T, 52+)` copy with every span of shut lips that touches no `allowed` frame (near a p/b/m, or silence:
+    `procedural.visemes.shut_allowed`) reopened: the mouth channels bridged linearly between the most open
+    frames within `stray_reach` frames either side of the span. Spans at the clip's ends stay."""
+    out = np.array(values, np.float32, copy=True)
+    gap = lip_gap(out[:, :52])
+    last = len(gap) - 1
+    for start, end in shut_spans(gap <= SHUT_FRACTION * float(np.percentile(gap, 95))):
+        if start == 0 or end > last or allowed[start:end].any():
+            continue
+        left = max(start - cfg.stray_reach, 0) + int(np.argmax(gap[max(start - cfg.stray_reach, 0): start]))
+        right = end + int(np.argmax(gap[end: min(end + cfg.stray_reach, last) + 1]))
+        weight = ((np.arange(left + 1, right) - left) / (right - left))[:, None]
+        bridged = (1 - weight) * out[left, MOUTH_CHANNELS] + weight * out[right, MOUTH_CHANNELS]
+        out[left + 1:right, MOUTH_CHANNELS] = bridged
     return out

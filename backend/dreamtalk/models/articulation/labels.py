@@ -19,7 +19,7 @@ OPEN_CLASSES = np.array(sorted(CLASS[p] for p in OPEN_VOWELS))
 def frame_classes(phones: Sequence, frames: int, fps: float) -> np.ndarray:
     """`(frames,)` class of each frame: the phone whose span holds the frame time k / fps (SIL outside any).
     A p/b/m or open vowel too short to hold a frame claims its nearest frame (as the lip-sync measures read
-    it, `evaluation.lipsync.phone_frames`), a p/b/m taking precedence."""
+    it, `procedural.visemes.phone_frames`), a p/b/m taking precedence."""
     out = np.zeros(frames, np.int64)
     times = np.arange(frames) / fps
     for p in phones:
