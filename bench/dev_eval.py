@@ -152,11 +152,11 @@ def speak(text: str, voice: str) -> tuple[np.ndarray, int, list]:
 def auc_losses(gap: np.ndarray, phones: list, fps: float = 25.0) -> dict[str, float]:
     """The clip's open-vs-closed AUC lost (`lipsync.open_vs_bilabial_auc`: 1 - AUC), split by what the losing
     pairs are: an open vowel shut at its centre frame against a shut p/b/m, an open vowel barely open, or a p/b/m
-    left open (shut: at most `lipsync.CLOSED_FRACTION` of the 95th-percentile gap); and by the vowel."""
+    left open (shut: at most `lipsync.shut_threshold`, 25% of the 95th-percentile gap); and by the vowel."""
     def centre(p) -> float:
         return float(gap[lipsync.centre_frame(p, fps, len(gap))])
 
-    shut = lipsync.CLOSED_FRACTION * float(np.percentile(gap, 95))
+    shut = lipsync.shut_threshold(gap)
     opens = [(lipsync.base_phone(p), centre(p)) for p in phones if lipsync.base_phone(p) in OPEN_VOWELS]
     closed = [centre(p) for p in phones if lipsync.base_phone(p) in BILABIALS]
     losses: dict[str, float] = {}

@@ -13,10 +13,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..features.prosody import loudness
-from ..procedural.coarticulation import lip_gap, shut_spans  # noqa: F401 (lip_gap: part of this module's API)
+from ..procedural.coarticulation import lip_gap, shut_spans, shut_threshold  # noqa: F401 (lip_gap: this API's)
 from ..procedural.visemes import BILABIALS, OPEN_VOWELS, centre_frame, phone_frames, shut_allowed, stressless
-
-CLOSED_FRACTION = 0.25  # a bilabial is closed when its min gap <= this x the 95th-percentile gap
 
 
 def base_phone(phone) -> str:
@@ -26,7 +24,7 @@ def base_phone(phone) -> str:
 
 def closure_rate(gap: np.ndarray, phones: Sequence, fps: float) -> float:
     """Fraction of p/b/m phones whose minimum gap is <= 25% of the 95th-percentile gap."""
-    threshold = CLOSED_FRACTION * float(np.percentile(gap, 95))
+    threshold = shut_threshold(gap)  # a bilabial is closed when its min gap is at most this
     mins = [gap[phone_frames(p, fps, len(gap))].min() for p in phones if base_phone(p) in BILABIALS]
     return float(np.mean(np.array(mins) <= threshold)) if mins else float("nan")
 
@@ -35,7 +33,7 @@ def stray_closures(gap: np.ndarray, phones: Sequence, fps: float, margin: int = 
     """Number of spans of shut frames (gap <= 25% of the 95th-percentile gap, as `closure_rate` reads a closed
     p/b/m) with no p/b/m frame within `margin` frames and no silence among them: lips shut where nothing
     bilabial is spoken (the procedural engine shuts them only on p/b/m and in pauses)."""
-    shut = gap <= CLOSED_FRACTION * float(np.percentile(gap, 95))
+    shut = gap <= shut_threshold(gap)
     allowed = shut_allowed(phones, fps, len(gap), margin)
     return sum(1 for start, end in shut_spans(shut) if not allowed[start:end].any())
 

@@ -95,6 +95,16 @@ def lip_gap(values: np.ndarray) -> np.ndarray:
     return jaw + 0.3 * (lower + upper) + 0.2 * v[:, INDEX["mouthFunnel"]]
 
 
+CLOSED_FRACTION = 0.25  # lips shut: the lip gap at most this x the take's 95th-percentile gap
+
+
+def shut_threshold(gap: np.ndarray) -> float:
+    """The lip gap at or below which the lips count as shut in this take (`CLOSED_FRACTION` of its
+    95th-percentile gap): where the lip measures read a p/b/m closed, and the articulation stage a stray
+    closure."""
+    return CLOSED_FRACTION * float(np.percentile(gap, 95))
+
+
 def shut_spans(shut: np.ndarray) -> list[tuple[int, int]]:
     """(start, end) frame ranges of the runs of True in `shut`."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], shut.astype(np.int8), [0]])))

@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.arkit import INDEX, MOUTH
-from ...procedural.coarticulation import enforce_closures, lip_gap, shut_spans
+from ...procedural.coarticulation import enforce_closures, lip_gap, shut_spans, shut_threshold
 from .config import ArticulationConfig
 
 JAW, CLOSE = INDEX["jawOpen"], INDEX["mouthClose"]
 MOUTH_CHANNELS = np.array([INDEX[name] for name in MOUTH])
-SHUT_FRACTION = 0.25  # lips shut: the lip gap at most this x the take's 95th-percentile gap (as the measures read)
 
 
 def ramp(probability: np.ndarray, on: float, width: float) -> np.ndarray:
@@ -51,7 +50,7 @@ def reopen_strays(values: np.ndarray, allowed: np.ndarray, cfg: ArticulationConf
     out = np.array(values, np.float32, copy=True)
     gap = lip_gap(out[:, :52])
     last = len(gap) - 1
-    for start, end in shut_spans(gap <= SHUT_FRACTION * float(np.percentile(gap, 95))):
+    for start, end in shut_spans(gap <= shut_threshold(gap)):
         if start == 0 or end > last or allowed[start:end].any():
             continue
         left = max(start - cfg.stray_reach, 0) + int(np.argmax(gap[max(start - cfg.stray_reach, 0): start]))
